@@ -1,0 +1,73 @@
+"""The JSON API at /api/v1/: bearer tokens for programs, the session cookie for the browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from gridcare.core.errors import ServiceError
+from gridcare.org.services import token_authenticate
+
+
+class BearerTokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="GridCare API",
+    version="1",
+    description=(
+        "95598 客户服务平台接口。认证：`Authorization: Bearer <token>`"
+        "（`gridcare token create --user NAME`）或浏览器会话。"
+    ),
+    auth=[BearerTokenAuth(), SessionAuth()],
+    urls_namespace="api-v1",
+)
+
+
+@api.exception_handler(ServiceError)
+def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message, "errors": exc.errors}, status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": "未认证：请提供有效的 Authorization: Bearer 令牌或先登录"}, status=401
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    messages = []
+    for err in exc.errors:
+        loc = ".".join(str(p) for p in err.get("loc", []) if p not in ("body", "query", "path"))
+        messages.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+    return api.create_response(request, {"detail": "; ".join(messages), "errors": exc.errors}, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+def _register_routers() -> None:
+    from gridcare.customers.api import router as customers_router
+    from gridcare.grid.api import router as grid_router
+    from gridcare.org.api import router as org_router
+
+    api.add_router("/org", org_router)
+    api.add_router("/customers", customers_router)
+    api.add_router("/grid", grid_router)
+
+
+_register_routers()

@@ -1,0 +1,46 @@
+"""`gridcare serve`: the web app on one port — gunicorn where it is installed, Django's server otherwise."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve GridCare over HTTP (gunicorn with --workers, or Django's development server with --dev)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--dev", action="store_true", help="Django's auto-reloading development server")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        bind = f"{options['host']}:{options['port']}"
+        gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
+        if options["dev"] or gunicorn is None:
+            call_command("runserver", bind, use_reloader=settings.DEBUG and options["dev"])
+            return
+        self.stdout.write(f"GridCare serving on http://{bind}/ (gunicorn, {options['workers']} workers)")
+        sys.stdout.flush()
+        os.execv(  # noqa: S606 - replaces this process with the server, arguments are ours
+            gunicorn,
+            [
+                gunicorn,
+                "gridcare.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                str(options["workers"]),
+                "--access-logfile",
+                "-",
+                "--timeout",
+                "60",
+            ],
+        )

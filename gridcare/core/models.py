@@ -1,0 +1,53 @@
+"""Audit events: the append-only history of every state change, written in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ImmutableEventError(Exception):
+    """Raised when code tries to change or delete history."""
+
+
+class Event(models.Model):
+    at = models.DateTimeField(_("时间"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept as text too, so history still names the person after an account is removed.
+    actor_name = models.CharField(_("操作人名称"), max_length=150, blank=True)
+    action = models.CharField(_("动作"), max_length=64, db_index=True)
+    subject_type = models.CharField(_("对象类型"), max_length=64)
+    subject_id = models.CharField(_("对象编号"), max_length=64)
+    subject_label = models.CharField(_("对象"), max_length=200, blank=True)
+    old = models.JSONField(_("原值"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    new = models.JSONField(_("新值"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    note = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        verbose_name = _("审计事件")
+        verbose_name_plural = _("审计事件")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id", "at"], name="event_subject_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or '系统'} {self.action} {self.subject_label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # History is append-only: an existing row can never be rewritten.
+        if not self._state.adding:
+            raise ImmutableEventError("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableEventError("audit events cannot be deleted")

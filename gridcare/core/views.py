@@ -1,0 +1,30 @@
+"""Health check and the signed-in home page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.utils import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from gridcare.customers import selectors as customer_selectors
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        db = {"status": "ok", "vendor": connection.vendor}
+    except DatabaseError as exc:
+        return JsonResponse({"status": "error", "database": {"status": "error", "error": str(exc)}}, status=503)
+    return JsonResponse({"status": "ok", "database": db})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    stats = customer_selectors.ledger_summary(user=request.user)
+    return render(request, "core/home.html", {"stats": stats})

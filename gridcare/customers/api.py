@@ -1,0 +1,117 @@
+"""Customer ledger API: search, one customer with masked contacts, and its path up the network."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from gridcare.customers import selectors
+from gridcare.customers.models import Customer
+
+router = Router(tags=["customers"])
+
+
+class ContactOut(Schema):
+    name: str
+    kind: str
+    phone: str
+    is_primary: bool
+
+
+class CustomerBrief(Schema):
+    account_no: str
+    name: str
+    customer_type: str
+    category: str
+    address: str
+    area_class: str
+    important_level: str
+    is_sensitive: bool
+    status: str
+
+
+class CustomerOut(CustomerBrief):
+    industry: str
+    voltage_level: str
+    contract_kva: Decimal
+    district: str
+    lat: float | None
+    lon: float | None
+    service_point: str | None
+    transformer_area: str | None
+    feeder: str | None
+    service_unit: str
+    opened_on: dt.date
+    contacts: list[ContactOut]
+
+
+class PathNode(Schema):
+    level: str
+    label: str
+    code: str
+    name: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+class SearchFilters(Schema):
+    q: str = ""
+    limit: int = 20
+
+
+class CustomerPage(Schema):
+    count: int
+    results: list[CustomerBrief]
+
+
+def brief(c: Customer) -> dict[str, object]:
+    return {
+        "account_no": c.account_no,
+        "name": c.name,
+        "customer_type": c.customer_type,
+        "category": c.category,
+        "address": c.address,
+        "area_class": c.area_class,
+        "important_level": c.important_level,
+        "is_sensitive": c.is_sensitive,
+        "status": c.status,
+    }
+
+
+@router.get("", response=CustomerPage, summary="按户号、电话、户名或地址查找客户")
+def search(request: HttpRequest, filters: Query[SearchFilters]) -> dict[str, object]:
+    limit = max(1, min(filters.limit, settings.GRIDCARE_API_PAGE_MAX))
+    found = selectors.customer_search(user=request.auth, query=filters.q, limit=limit)  # type: ignore[attr-defined]
+    return {"count": len(found), "results": [brief(c) for c in found]}
+
+
+@router.get("/{account_no}", response=CustomerOut, summary="客户档案")
+def detail(request: HttpRequest, account_no: str) -> dict[str, object]:
+    user = request.auth  # type: ignore[attr-defined]
+    c = selectors.customer_get(user=user, account_no=account_no)
+    sp = c.service_point
+    return {
+        **brief(c),
+        "industry": c.industry,
+        "voltage_level": c.voltage_level,
+        "contract_kva": c.contract_kva,
+        "district": c.district.name,
+        "lat": c.lat,
+        "lon": c.lon,
+        "service_point": sp.code if sp else None,
+        "transformer_area": sp.transformer_area.code if sp else None,
+        "feeder": sp.transformer_area.feeder.code if sp else None,
+        "service_unit": c.service_unit.name,
+        "opened_on": c.opened_on,
+        "contacts": [vars(v) for v in selectors.contacts_for(user=user, customer=c)],
+    }
+
+
+@router.get("/{account_no}/path", response=list[PathNode], summary="客户到变电站的供电路径")
+def path(request: HttpRequest, account_no: str) -> list[dict[str, object]]:
+    c = selectors.customer_get(user=request.auth, account_no=account_no)  # type: ignore[attr-defined]
+    return selectors.customer_path(c)

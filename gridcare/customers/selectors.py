@@ -1,0 +1,158 @@
+"""Reads of the customer ledger, always within the reader's data scope."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from gridcare.core.errors import NotFound
+from gridcare.core.text import mask_phone
+from gridcare.customers.models import Contact, Customer
+from gridcare.org.scope import unit_filter
+
+PATH_RELATED = (
+    "district",
+    "service_unit",
+    "service_point__transformer_area__feeder__substation",
+)
+
+
+def customers_visible(*, user: Any) -> QuerySet[Customer]:
+    return Customer.objects.filter(unit_filter(user, "service_unit"))
+
+
+def customer_get(*, user: Any, account_no: str) -> Customer:
+    """One customer with the whole topology path loaded; NotFound also when it is outside the scope."""
+    customer = customers_visible(user=user).select_related(*PATH_RELATED).filter(account_no=account_no).first()
+    if customer is None:
+        raise NotFound(f"户号 {account_no} 不存在或不在您的数据范围内")
+    return customer
+
+
+_DIGITS = re.compile(r"^\d+$")
+
+
+def customer_search(*, user: Any, query: str, limit: int = 20) -> list[Customer]:
+    """Find by account number, phone, name or address — the agent's one search box.
+
+    Exact account numbers and phone numbers are answered from their unique/indexed columns first;
+    only then do we fall back to a prefix match on names and a substring match on addresses.
+    """
+    query = query.strip()
+    if not query:
+        return []
+    base = customers_visible(user=user).select_related("district")
+    if _DIGITS.match(query):
+        exact = list(base.filter(account_no=query)[:1])
+        if exact:
+            return exact
+        by_phone = list(base.filter(contacts__phone=query).distinct()[:limit])
+        if by_phone:
+            return by_phone
+        return list(base.filter(account_no__startswith=query)[:limit])
+    found = list(base.filter(name__startswith=query)[:limit])
+    if len(found) < limit:
+        seen = {c.pk for c in found}
+        more = base.filter(Q(name__contains=query) | Q(address__contains=query)).exclude(pk__in=seen)
+        found += list(more[: limit - len(found)])
+    return found
+
+
+def phones_visible(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.sees_everything or user.role in settings.GRIDCARE_PHONE_VISIBLE_ROLES)
+
+
+@dataclass(frozen=True)
+class ContactView:
+    name: str
+    kind: str
+    phone: str
+    is_primary: bool
+
+
+def contacts_for(*, user: Any, customer: Customer) -> list[ContactView]:
+    show = phones_visible(user)
+    contacts: list[Contact] = list(customer.contacts.all())
+    return [
+        ContactView(
+            name=c.name,
+            kind=c.get_kind_display(),
+            phone=c.phone if show else mask_phone(c.phone),
+            is_primary=c.is_primary,
+        )
+        for c in contacts
+    ]
+
+
+def customer_path(customer: Customer) -> list[dict[str, Any]]:
+    """The customer's way up to its substation: customer, service point, 台区, feeder, substation."""
+    nodes: list[dict[str, Any]] = [
+        {
+            "level": "customer",
+            "label": "客户",
+            "code": customer.account_no,
+            "name": customer.name,
+            "lat": customer.lat,
+            "lon": customer.lon,
+        },
+    ]
+    sp = customer.service_point
+    if sp is None:
+        return nodes
+    ta = sp.transformer_area
+    feeder = ta.feeder
+    sub = feeder.substation
+    nodes += [
+        {
+            "level": "service_point",
+            "label": "计量点",
+            "code": sp.code,
+            "name": sp.meter_no or sp.code,
+            "lat": sp.lat,
+            "lon": sp.lon,
+        },
+        {
+            "level": "transformer_area",
+            "label": "台区",
+            "code": ta.code,
+            "name": ta.name,
+            "lat": ta.lat,
+            "lon": ta.lon,
+            "rated_kva": ta.rated_kva,
+        },
+        {
+            "level": "feeder",
+            "label": "10kV 线路",
+            "code": feeder.code,
+            "name": feeder.name,
+            "lat": None,
+            "lon": None,
+        },
+        {
+            "level": "substation",
+            "label": "变电站",
+            "code": sub.code,
+            "name": sub.name,
+            "lat": sub.lat,
+            "lon": sub.lon,
+            "voltage_kv": sub.voltage_kv,
+        },
+    ]
+    return nodes
+
+
+def ledger_summary(*, user: Any) -> dict[str, Any]:
+    qs = customers_visible(user=user)
+    by_type = dict(qs.values_list("customer_type").annotate(n=Count("id")).values_list("customer_type", "n"))
+    return {
+        "total": sum(by_type.values()),
+        "by_type": by_type,
+        "important": qs.exclude(important_level="").count(),
+        "sensitive": qs.filter(is_sensitive=True).count(),
+    }

@@ -1,0 +1,95 @@
+"""Topology API: substations, feeders and 台区 in the caller's scope, and the customers below them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from gridcare.customers.api import CustomerBrief, brief
+from gridcare.grid import selectors
+
+router = Router(tags=["grid"])
+
+
+class SubstationOut(Schema):
+    code: str
+    name: str
+    voltage_kv: int
+    lat: float
+    lon: float
+
+
+class FeederOut(Schema):
+    code: str
+    name: str
+    substation: str
+    voltage_kv: int
+
+
+class AreaOut(Schema):
+    code: str
+    name: str
+    feeder: str
+    rated_kva: int
+    lat: float
+    lon: float
+
+
+class Page(Schema):
+    limit: int = 100
+    offset: int = 0
+
+
+class CustomersBelow(Schema):
+    count: int
+    results: list[CustomerBrief]
+
+
+def _page(page: Page) -> slice:
+    limit = max(1, min(page.limit, settings.GRIDCARE_API_PAGE_MAX))
+    offset = max(0, page.offset)
+    return slice(offset, offset + limit)
+
+
+@router.get("/substations", response=list[SubstationOut])
+def substations(request: HttpRequest, page: Query[Page]) -> list[object]:
+    return list(selectors.substations_visible(user=request.auth)[_page(page)])  # type: ignore[attr-defined]
+
+
+@router.get("/feeders", response=list[FeederOut])
+def feeders(request: HttpRequest, page: Query[Page]) -> list[dict[str, object]]:
+    rows = selectors.feeders_visible(user=request.auth)[_page(page)]  # type: ignore[attr-defined]
+    return [{"code": f.code, "name": f.name, "substation": f.substation.code, "voltage_kv": f.voltage_kv} for f in rows]
+
+
+@router.get("/feeders/{code}/areas", response=list[AreaOut])
+def feeder_areas(request: HttpRequest, code: str) -> list[dict[str, object]]:
+    feeder = selectors.feeder_get(user=request.auth, code=code)  # type: ignore[attr-defined]
+    return [
+        {
+            "code": a.code,
+            "name": a.name,
+            "feeder": feeder.code,
+            "rated_kva": a.rated_kva,
+            "lat": a.lat,
+            "lon": a.lon,
+        }
+        for a in feeder.areas.all()
+    ]
+
+
+@router.get("/feeders/{code}/customers", response=CustomersBelow, summary="线路下的全部客户")
+def feeder_customers(request: HttpRequest, code: str, page: Query[Page]) -> dict[str, object]:
+    user = request.auth  # type: ignore[attr-defined]
+    feeder = selectors.feeder_get(user=user, code=code)
+    qs = selectors.customers_under_feeder(user=user, feeder=feeder).order_by("id")
+    return {"count": qs.count(), "results": [brief(c) for c in qs[_page(page)]]}
+
+
+@router.get("/areas/{code}/customers", response=CustomersBelow, summary="台区下的全部客户")
+def area_customers(request: HttpRequest, code: str, page: Query[Page]) -> dict[str, object]:
+    user = request.auth  # type: ignore[attr-defined]
+    area = selectors.area_get(user=user, code=code)
+    qs = selectors.customers_under_area(user=user, area=area).order_by("id")
+    return {"count": qs.count(), "results": [brief(c) for c in qs[_page(page)]]}

@@ -1,0 +1,51 @@
+"""Data scope: a user sees the subtree of their unit's scope root; administrators see everything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from gridcare.org.models import OrgUnit, User
+
+
+def scope_root(user: User) -> OrgUnit | None:
+    unit = user.unit
+    if unit is None:
+        return None
+    return unit.scope_unit or unit
+
+
+def unit_filter(user: Any, field: str) -> Q:
+    """A filter on `field` (a FK to OrgUnit) that keeps rows inside the user's scope.
+
+    Users without a unit (and anonymous users) see nothing unless they are administrators.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    if user.sees_everything:
+        return Q()
+    root = scope_root(user)
+    if root is None:
+        return Q(pk__in=[])
+    return Q(**{f"{field}__path__startswith": root.path})
+
+
+def unit_in_scope(user: Any, unit: OrgUnit | None) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.sees_everything:
+        return True
+    root = scope_root(user)
+    return root is not None and unit is not None and unit.path.startswith(root.path)
+
+
+def units_visible(user: Any) -> QuerySet[OrgUnit]:
+    if not getattr(user, "is_authenticated", False):
+        return OrgUnit.objects.none()
+    if user.sees_everything:
+        return OrgUnit.objects.all()
+    root = scope_root(user)
+    if root is None:
+        return OrgUnit.objects.none()
+    return OrgUnit.objects.filter(path__startswith=root.path)

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic.base import RedirectView
+
+from gridcare.api import api
+from gridcare.core import views as core_views
+
+admin.site.site_header = "GridCare 系统管理"
+admin.site.site_title = "GridCare"
+admin.site.index_title = "数据管理"
+
+urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=static("gridcare/favicon.svg"), permanent=True)),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("", core_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("customers/", include("gridcare.customers.urls")),
+    path("grid/", include("gridcare.grid.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
