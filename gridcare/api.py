@@ -62,12 +62,20 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _register_routers() -> None:
     from gridcare.customers.api import router as customers_router
+    from gridcare.dsm.api import router as dsm_router
     from gridcare.grid.api import router as grid_router
+    from gridcare.notices.api import router as notices_router
     from gridcare.org.api import router as org_router
+    from gridcare.tags.api import router as tags_router
+    from gridcare.workorders.api import router as workorders_router
 
     api.add_router("/org", org_router)
     api.add_router("/customers", customers_router)
     api.add_router("/grid", grid_router)
+    api.add_router("/workorders", workorders_router)
+    api.add_router("/notices", notices_router)
+    api.add_router("/tags", tags_router)
+    api.add_router("/dsm", dsm_router)
 
 
 _register_routers()

@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "gridcare.grid",
     "gridcare.customers",
     "gridcare.repair",
+    "gridcare.workorders",
+    "gridcare.notices",
+    "gridcare.tags",
+    "gridcare.dsm",
     "gridcare.demo",
 ]
 

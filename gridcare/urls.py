@@ -20,6 +20,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("gridcare.customers.urls")),
     path("grid/", include("gridcare.grid.urls")),
+    path("workorders/", include("gridcare.workorders.urls")),
+    path("notices/", include("gridcare.notices.urls")),
+    path("tags/", include("gridcare.tags.urls")),
+    path("dsm/", include("gridcare.dsm.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

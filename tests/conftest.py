@@ -13,6 +13,8 @@ from gridcare.org.models import OrgUnit, User
 from gridcare.org.roles import Role
 from tests import factories as f
 
+pytest_plugins = ["tests.browser"]
+
 
 @dataclass
 class City:

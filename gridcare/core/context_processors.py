@@ -1,21 +1,42 @@
-"""Template context shared by every page: the left navigation the user's role may use."""
+"""Template context shared by every page: the left navigation the user's role may use.
+
+Each app may add entries in `gridcare/<app>/nav.py` as `NAV_ITEMS = [(label, url name, roles or None, order)]`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from gridcare.org.roles import Role
 
-# (label, url name, roles that see it; None = everyone signed in)
-NAV_ITEMS: list[tuple[str, str, set[str] | None]] = [
-    ("工作台", "home", None),
-    ("客户查询", "customers:search", None),
-    ("电网拓扑", "grid:feeders", {Role.DISPATCHER, Role.ANALYST, Role.ADMIN, Role.SHIFT_LEAD, Role.AGENT}),
+# (label, url name, roles that see it (None = everyone signed in), order)
+NavItem = tuple[str, str, set[str] | None, int]
+NAV_ITEMS: list[NavItem] = [
+    ("工作台", "home", None, 0),
+    ("客户查询", "customers:search", None, 10),
+    ("电网拓扑", "grid:feeders", {Role.DISPATCHER, Role.ANALYST, Role.ADMIN, Role.SHIFT_LEAD, Role.AGENT}, 90),
 ]
+_collected: list[NavItem] | None = None
+
+
+def all_nav_items() -> list[NavItem]:
+    global _collected
+    if _collected is None:
+        items = list(NAV_ITEMS)
+        for config in apps.get_app_configs():
+            if config.name.startswith("gridcare."):
+                try:
+                    items += import_string(f"{config.name}.nav.NAV_ITEMS")
+                except ImportError:
+                    continue
+        _collected = sorted(items, key=lambda item: item[3])
+    return _collected
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -23,7 +44,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = []
-    for label, name, roles in NAV_ITEMS:
+    for label, name, roles, _order in all_nav_items():
         if roles is None or user.sees_everything or user.role in roles:
             url = reverse(name)
             items.append(

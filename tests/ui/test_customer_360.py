@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import City
 from tests.factories import PASSWORD
-from tests.ui.conftest import Page
+from tests.browser import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
