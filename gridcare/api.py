@@ -63,6 +63,7 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _register_routers() -> None:
     from gridcare.customers.api import router as customers_router
     from gridcare.dsm.api import router as dsm_router
+    from gridcare.dsm.api import tariffs_router
     from gridcare.grid.api import router as grid_router
     from gridcare.notices.api import router as notices_router
     from gridcare.org.api import router as org_router
@@ -76,6 +77,7 @@ def _register_routers() -> None:
     api.add_router("/notices", notices_router)
     api.add_router("/tags", tags_router)
     api.add_router("/dsm", dsm_router)
+    api.add_router("/tariffs", tariffs_router)
 
 
 _register_routers()

@@ -3,3 +3,6 @@
 from ninja import Router
 
 router = Router(tags=["dsm"])
+
+# Mounted at /api/v1/tariffs (the issue names that path): bills from the tariff engine.
+tariffs_router = Router(tags=["tariffs"])
