@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 CHROMIUM = os.environ.get("GRIDCARE_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -23,7 +23,11 @@ class City:
     north: OrgUnit
     south: OrgUnit
     crew_north: OrgUnit
+    marketing: OrgUnit
     agent: User
+    shift_lead: User
+    handler: User
+    quality: User
     dispatcher_north: User
     dispatcher_south: User
     crew_member: User
@@ -35,14 +39,35 @@ class City:
     south_customer: Customer
 
 
+def ensure_reference_data() -> None:
+    """Transactional (browser, concurrency) tests flush the tables the data migrations seeded; put them back."""
+    from django.apps import apps
+
+    from gridcare.core.models import CalendarYear
+    from gridcare.workorders import taxonomy
+    from gridcare.workorders.models import Category
+
+    if not CalendarYear.objects.exists():
+        import importlib
+
+        importlib.import_module("gridcare.core.migrations.0004_seed_calendar").seed(apps, None)
+    if not Category.objects.exists():
+        taxonomy.load(apps)
+    from gridcare.core.calendar import invalidate_calendar
+
+    invalidate_calendar()
+
+
 @pytest.fixture
 def city(db: None) -> City:
+    ensure_reference_data()
     company = f.make_unit(OrgUnit.Kind.COMPANY, name="青川供电公司")
     center = f.make_unit(OrgUnit.Kind.CENTER_95598, parent=company, scope_unit=company, name="95598 中心")
     site_n, site_s = f.make_site("N"), f.make_site("S")
     north = f.make_unit(OrgUnit.Kind.REPAIR_CENTER, parent=company, site=site_n, name="城北报修中心")
     south = f.make_unit(OrgUnit.Kind.REPAIR_CENTER, parent=company, site=site_s, name="城南报修中心")
     crew_north = f.make_unit(OrgUnit.Kind.CREW, parent=north, site=site_n, scope_unit=north, name="城北一班")
+    marketing = f.make_unit(OrgUnit.Kind.DEPARTMENT, parent=company, scope_unit=company, name="营销部")
     urban, rural = f.make_district("urban"), f.make_district("rural")
     north_net = f.make_network(north, district=urban)
     south_net = f.make_network(south, district=rural)
@@ -52,7 +77,11 @@ def city(db: None) -> City:
         north=north,
         south=south,
         crew_north=crew_north,
+        marketing=marketing,
         agent=f.make_user(Role.AGENT, center, "agent"),
+        shift_lead=f.make_user(Role.SHIFT_LEAD, center, "lead"),
+        handler=f.make_user(Role.DEPARTMENT, marketing, "handler"),
+        quality=f.make_user(Role.QUALITY, center, "quality"),
         dispatcher_north=f.make_user(Role.DISPATCHER, north, "disp_n"),
         dispatcher_south=f.make_user(Role.DISPATCHER, south, "disp_s"),
         crew_member=f.make_user(Role.CREW, crew_north, "crew1"),

@@ -38,3 +38,36 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)
+
+
+from gridcare.core.audit import record_event  # noqa: E402
+from gridcare.core.calendar import invalidate_calendar  # noqa: E402
+from gridcare.core.models import CalendarDay, CalendarYear  # noqa: E402
+
+
+class CalendarAdminMixin(admin.ModelAdmin):
+    """Calendar edits change deadlines: audit them and make every process reload the calendar."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        record_event(
+            actor=request.user, action=f"calendar.{'change' if change else 'add'}", subject=obj, new={"value": str(obj)}
+        )
+        invalidate_calendar()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        record_event(actor=request.user, action="calendar.delete", subject=obj, old={"value": str(obj)})
+        super().delete_model(request, obj)
+        invalidate_calendar()
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(CalendarAdminMixin):
+    list_display = ("year", "source")
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(CalendarAdminMixin):
+    list_display = ("date", "kind", "name")
+    list_filter = ("kind",)
+    date_hierarchy = "date"

@@ -51,3 +51,38 @@ class Event(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableEventError("audit events cannot be deleted")
+
+
+class CalendarYear(models.Model):
+    """A year whose holidays have been entered; other years fall back to weekends-only with a warning."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    source = models.CharField(_("来源"), max_length=100, blank=True, help_text=_("如：国务院办公厅通知"))
+
+    class Meta:
+        verbose_name = _("节假日年度")
+        verbose_name_plural = _("节假日年度")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """A public holiday, or a weekend day that is a working day (调休 make-up day)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("法定节假日")
+        WORKDAY = "workday", _("调休上班")
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("名称"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日")
+        verbose_name_plural = _("节假日")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()} {self.name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 
 from gridcare.core.errors import NotFound
 from gridcare.customers import selectors
@@ -30,5 +31,31 @@ def detail(request: HttpRequest, account_no: str) -> HttpResponse:
         "c": customer,
         "contacts": selectors.contacts_for(user=request.user, customer=customer),
         "path": selectors.customer_path(customer),
+        "sections": _sections(customer.account_no),
     }
     return render(request, "customers/detail.html", context)
+
+
+def _sections(account_no: str) -> list[dict[str, str]]:
+    """Sections other apps add to the 360 page, each an HTML fragment the page fetches.
+
+    An app lists them in `gridcare/<app>/customer360.py` as `SECTIONS = [(title, url name, order)]`;
+    the URL takes the account number as its only argument.
+    """
+    from django.apps import apps
+    from django.utils.module_loading import import_string
+
+    found: list[tuple[int, str, str]] = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("gridcare."):
+            continue
+        try:
+            sections = import_string(f"{config.name}.customer360.SECTIONS")
+        except ImportError:
+            continue
+        for title, url_name, order in sections:
+            try:
+                found.append((order, title, reverse(url_name, args=[account_no])))
+            except NoReverseMatch:
+                continue
+    return [{"title": t, "url": u, "id": f"section-{i}"} for i, (_, t, u) in enumerate(sorted(found))]

@@ -1,5 +1,283 @@
-"""JSON API of the workorders app (mounted at /api/v1/workorders)."""
+"""Work-order API (/api/v1/workorders): intake with Idempotency-Key, lists, detail, actions, return visits."""
 
-from ninja import Router
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from gridcare.core.errors import NotFound, ServiceError
+from gridcare.customers.selectors import customer_get
+from gridcare.workorders import actions, selectors, services
+from gridcare.workorders.models import Category, ReturnVisit, WorkOrder
+from gridcare.workorders.states import allowed_actions
 
 router = Router(tags=["workorders"])
+
+
+class WorkOrderIn(Schema):
+    category: str = Field(..., description="分类编码，如 complaint_service、app_increase；见 GET /categories")
+    channel: str = Field("phone", description="phone | web | app | wechat | counter | ivr")
+    description: str
+    account_no: str | None = Field(None, description="客户户号；非客户来电留空并填写来电人")
+    caller_name: str = ""
+    caller_phone: str = ""
+    address: str = ""
+    priority: str | None = None
+    area_class: str | None = None
+    application_params: dict[str, Any] = Field(default_factory=dict)
+    reply_text: str = Field("", description="咨询、查询类可当场答复")
+
+
+class DeadlineOut(Schema):
+    milestone: str
+    step_code: str
+    due_at: dt.datetime
+    warn_at: dt.datetime
+    met_at: dt.datetime | None
+    state: str
+    escalation_level: int
+
+
+class StepOut(Schema):
+    seq: int
+    code: str
+    name: str
+    days: int
+    started_at: dt.datetime | None
+    done_at: dt.datetime | None
+
+
+class WorkOrderOut(Schema):
+    number: str
+    status: str
+    status_label: str
+    category: str
+    category_name: str
+    channel: str
+    priority: str
+    account_no: str | None
+    caller_name: str
+    description: str
+    reply_text: str
+    unit: str | None
+    unit_name: str | None
+    accepted_at: dt.datetime
+    replied_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    call_count: int
+    repeat_of: str | None
+    main: str | None
+    is_supervised: bool
+    is_overdue: bool
+    calendar_warning: str
+    allowed_actions: list[str]
+
+
+class WorkOrderDetail(WorkOrderOut):
+    deadlines: list[DeadlineOut]
+    steps: list[StepOut]
+    open_visit: int | None
+
+
+class OrderPage(Schema):
+    count: int
+    results: list[WorkOrderOut]
+
+
+class ActionIn(Schema):
+    reason: str = ""
+    note: str = ""
+    text: str = ""
+    unit: str | None = None
+    main: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class VisitIn(Schema):
+    result: str = Field(..., description="satisfied | basic | unsatisfied | no_answer")
+    note: str = ""
+
+
+class EventOut(Schema):
+    at: dt.datetime
+    actor: str
+    action: str
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    note: str
+
+
+class CategoryOut(Schema):
+    code: str
+    name: str
+    kind: str
+    parent: str | None
+    return_visit_required: bool
+    answerable_at_intake: bool
+
+
+class ListFilters(Schema):
+    status: list[str] = Field(default_factory=list)
+    overdue: bool = False
+    due_soon: bool = False
+    category: str = ""
+    unit: str = ""
+    channel: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str = ""
+    sort: str = "-accepted_at"
+    limit: int = 50
+    offset: int = 0
+
+
+def out(order: WorkOrder) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "status": order.status,
+        "status_label": order.get_status_display(),
+        "category": order.category.code,
+        "category_name": str(order.category),
+        "channel": order.channel,
+        "priority": order.priority,
+        "account_no": order.customer.account_no if order.customer else None,
+        "caller_name": order.caller_name,
+        "description": order.description,
+        "reply_text": order.reply_text,
+        "unit": order.unit.code if order.unit else None,
+        "unit_name": order.unit.name if order.unit else None,
+        "accepted_at": order.accepted_at,
+        "replied_at": order.replied_at,
+        "closed_at": order.closed_at,
+        "call_count": order.call_count,
+        "repeat_of": order.repeat_of.number if order.repeat_of else None,
+        "main": order.main.number if order.main else None,
+        "is_supervised": order.is_supervised,
+        "is_overdue": order.is_overdue,
+        "calendar_warning": order.calendar_warning,
+        "allowed_actions": allowed_actions(order.status),
+    }
+
+
+def detail(order: WorkOrder) -> dict[str, Any]:
+    visit = order.visits.filter(closed_at__isnull=True).first()
+    return {
+        **out(order),
+        "deadlines": list(selectors.order_deadlines(order)),
+        "steps": list(order.steps.all()),
+        "open_visit": visit.pk if visit else None,
+    }
+
+
+@router.get("/categories", response=list[CategoryOut], summary="工单分类")
+def categories(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": c.code,
+            "name": c.name,
+            "kind": c.kind,
+            "parent": c.parent.code if c.parent else None,
+            "return_visit_required": c.return_visit_required,
+            "answerable_at_intake": c.answerable_at_intake,
+        }
+        for c in selectors.categories_active()
+    ]
+
+
+@router.post("", response={201: WorkOrderDetail, 200: WorkOrderDetail}, summary="受理工单（支持 Idempotency-Key）")
+def create(request: HttpRequest, payload: WorkOrderIn) -> Status[dict[str, Any]]:
+    user = request.auth  # type: ignore[attr-defined]
+    category = Category.objects.filter(code=payload.category, is_active=True).first()
+    if category is None:
+        raise ServiceError(
+            f"分类编码 {payload.category!r} 不存在；见 GET /api/v1/workorders/categories", field="category"
+        )
+    customer = None
+    if payload.account_no:
+        try:
+            customer = customer_get(user=user, account_no=payload.account_no)
+        except NotFound as exc:
+            raise ServiceError(exc.message, field="account_no") from None
+
+    def make() -> WorkOrder:
+        return services.workorder_create(
+            actor=user,
+            channel=payload.channel,
+            category=category,
+            description=payload.description,
+            customer=customer,
+            caller_name=payload.caller_name,
+            caller_phone=payload.caller_phone,
+            address=payload.address,
+            priority=payload.priority,
+            area_class=payload.area_class,
+            application_params=payload.application_params,
+            reply_text=payload.reply_text,
+        )
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        order, created = make(), True
+    else:
+        order, created = services.workorder_create_idempotent(key=key, user=user, payload=payload.dict(), create=make)
+    order = selectors.order_get(user=user, number=order.number)
+    return Status(201 if created else 200, detail(order))
+
+
+@router.get("", response=OrderPage, summary="工单列表")
+def list_orders(request: HttpRequest, filters: Query[ListFilters]) -> dict[str, Any]:
+    user = request.auth  # type: ignore[attr-defined]
+    f = selectors.OrderFilters(
+        status=filters.status,
+        overdue=filters.overdue,
+        due_soon=filters.due_soon,
+        category=filters.category,
+        unit=filters.unit,
+        channel=filters.channel,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        q=filters.q,
+        sort=filters.sort,
+    )
+    qs = selectors.order_list(user=user, f=f).select_related("repeat_of", "main")
+    limit = max(1, min(filters.limit, settings.GRIDCARE_API_PAGE_MAX))
+    offset = max(0, filters.offset)
+    return {"count": qs.count(), "results": [out(o) for o in qs[offset : offset + limit]]}
+
+
+@router.get("/{number}", response=WorkOrderDetail, summary="工单详情")
+def get_order(request: HttpRequest, number: str) -> dict[str, Any]:
+    return detail(selectors.order_get(user=request.auth, number=number))  # type: ignore[attr-defined]
+
+
+@router.get("/{number}/events", response=list[EventOut], summary="工单处理记录")
+def events(request: HttpRequest, number: str) -> list[dict[str, Any]]:
+    order = selectors.order_get(user=request.auth, number=number)  # type: ignore[attr-defined]
+    return [
+        {"at": e.at, "actor": e.actor_name, "action": e.action, "old": e.old, "new": e.new, "note": e.note}
+        for e in selectors.order_timeline(order)
+    ]
+
+
+@router.post("/{number}/actions/{action}", response=WorkOrderDetail, summary="工单流转操作（非法流转返回 409）")
+def act(request: HttpRequest, number: str, action: str, payload: ActionIn) -> dict[str, Any]:
+    user = request.auth  # type: ignore[attr-defined]
+    order = actions.perform(user=user, number=number, action=action, data=payload.dict())
+    return detail(selectors.order_get(user=user, number=order.number))
+
+
+@router.post("/{number}/visits", response=WorkOrderDetail, summary="登记一次回访")
+def visit(request: HttpRequest, number: str, payload: VisitIn) -> dict[str, Any]:
+    user = request.auth  # type: ignore[attr-defined]
+    order = selectors.order_get(user=user, number=number)
+    actions.check_visit_allowed(user)
+    open_visit = ReturnVisit.objects.filter(order=order, closed_at__isnull=True).first()
+    if open_visit is None:
+        raise ServiceError(f"工单 {number} 没有待回访任务", field="result")
+    services.visit_record(visit=open_visit, actor=user, result=payload.result, note=payload.note)
+    return detail(selectors.order_get(user=user, number=number))

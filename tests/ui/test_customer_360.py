@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser import Page
 from tests.conftest import City
 from tests.factories import PASSWORD
-from tests.browser import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -16,3 +16,26 @@
     }
   });
 })();
+
+// Sections of a page that other apps fill in (customer 360): fetch each HTML fragment once.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-fragment]").forEach(function (section) {
+    var body = section.querySelector(".fragment-body") || section;
+    fetch(section.getAttribute("data-fragment"), { credentials: "same-origin" })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(String(r.status)); }
+        return r.text();
+      })
+      .then(function (html) {
+        body.innerHTML = html;
+        // Fragments may carry their own scripts (charts); run them in order.
+        body.querySelectorAll("script").forEach(function (old) {
+          var s = document.createElement("script");
+          if (old.src) { s.src = old.src; } else { s.textContent = old.textContent; }
+          old.replaceWith(s);
+        });
+      })
+      .catch(function () { body.innerHTML = '<p class="muted">暂时无法加载</p>'; });
+  });
+})();

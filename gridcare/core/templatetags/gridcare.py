@@ -1,0 +1,53 @@
+"""Template filters for the screens: event names and statuses in Chinese, durations, masked phones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.module_loading import import_string
+
+from gridcare.core.text import format_duration, mask_phone
+
+register = template.Library()
+
+# Apps add their event names in `gridcare/<app>/labels.py` as EVENT_LABELS = {"app.action": "中文"}.
+_labels: dict[str, str] | None = None
+
+
+def event_labels() -> dict[str, str]:
+    global _labels
+    if _labels is None:
+        from django.apps import apps
+
+        found: dict[str, str] = {}
+        for config in apps.get_app_configs():
+            if config.name.startswith("gridcare."):
+                try:
+                    found.update(import_string(f"{config.name}.labels.EVENT_LABELS"))
+                except ImportError:
+                    continue
+        _labels = found
+    return _labels
+
+
+@register.filter
+def event_label(action: str) -> str:
+    return event_labels().get(action, action)
+
+
+@register.filter
+def status_label(value: Any) -> str:
+    from gridcare.workorders.models import Status
+
+    return str(Status(value).label) if value in Status.values else str(value)
+
+
+@register.filter
+def duration(minutes: float | None) -> str:
+    return "" if minutes is None else format_duration(minutes)
+
+
+@register.filter
+def masked(phone: str) -> str:
+    return mask_phone(phone)

@@ -1,0 +1,108 @@
+"""Who may do what to an order, and one dispatcher from an action name to its service function.
+
+The API and the pages both call `perform`, so the rules are the same whichever door is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from gridcare.core.errors import Forbidden, ServiceError
+from gridcare.org.models import OrgUnit, User
+from gridcare.org.roles import Role
+from gridcare.org.scope import unit_in_scope
+from gridcare.workorders import services as svc
+from gridcare.workorders.models import WorkOrder
+from gridcare.workorders.selectors import order_get
+
+FRONT: set[str] = {Role.AGENT, Role.SHIFT_LEAD}
+HANDLERS: set[str] = {Role.DEPARTMENT, Role.DISPATCHER, Role.CREW, Role.SHIFT_LEAD}
+ROLES: dict[str, set[str]] = {
+    "dispatch": FRONT,
+    "recall": FRONT | {Role.DISPATCHER},
+    "cancel": FRONT,
+    "merge": FRONT | {Role.QUALITY},
+    "unmerge": FRONT | {Role.QUALITY},
+    "supervise": {Role.QUALITY, Role.SHIFT_LEAD},
+    "archive": FRONT | {Role.QUALITY},
+    "transfer": HANDLERS,
+    "return": HANDLERS,
+    "take": HANDLERS,
+    "start": HANDLERS,
+    "contact": HANDLERS | FRONT,
+    "complete_step": HANDLERS,
+    "reply": HANDLERS | FRONT,
+    "suspend": HANDLERS,
+    "resume": HANDLERS,
+}
+# Actions that only the unit now holding the order may take.
+UNIT_ONLY = {"transfer", "return", "take", "start", "complete_step", "suspend", "resume"}
+
+
+def check_allowed(user: User, order: WorkOrder, action: str) -> None:
+    if action not in ROLES:
+        raise ServiceError(f"未知的操作 {action!r}；可选：{', '.join(sorted(ROLES))}", field="action")
+    if user.sees_everything:
+        return
+    if user.role not in ROLES[action]:
+        raise Forbidden(f"「{user.get_role_display()}」不能执行该操作")
+    if action in UNIT_ONLY and not unit_in_scope(user, order.unit):
+        raise Forbidden(f"工单 {order.number} 当前不在您的单位，不能执行该操作")
+
+
+def _unit(code: Any) -> OrgUnit:
+    unit = OrgUnit.objects.filter(code=str(code or ""), is_active=True).first()
+    if unit is None:
+        raise ServiceError(f"单位编码 {code!r} 不存在", field="unit")
+    return unit
+
+
+def perform(*, user: User, number: str, action: str, data: dict[str, Any], now: dt.datetime | None = None) -> WorkOrder:
+    order = order_get(user=user, number=number)
+    check_allowed(user, order, action)
+    reason = str(data.get("reason") or "")
+    note = str(data.get("note") or "")
+    common: dict[str, Any] = {"actor": user, "now": now}
+    if action == "dispatch":
+        return svc.workorder_dispatch(order=order, unit=_unit(data["unit"]) if data.get("unit") else None, **common)
+    if action == "transfer":
+        return svc.workorder_transfer(order=order, unit=_unit(data.get("unit")), reason=reason, **common)
+    if action == "recall":
+        return svc.workorder_recall(order=order, reason=reason, **common)
+    if action == "return":
+        return svc.workorder_return(order=order, reason=reason, **common)
+    if action == "take":
+        return svc.workorder_take(order=order, **common)
+    if action == "start":
+        return svc.workorder_start(order=order, **common)
+    if action == "contact":
+        return svc.workorder_contact(order=order, note=note, **common)
+    if action == "complete_step":
+        params = data.get("params") or {}
+        if not isinstance(params, dict):
+            raise ServiceError("params 应为对象", field="params")
+        return svc.workorder_complete_step(order=order, note=note, params=params, **common)
+    if action == "reply":
+        return svc.workorder_reply(order=order, text=str(data.get("text") or ""), **common)
+    if action == "archive":
+        return svc.workorder_archive(order=order, **common)
+    if action == "suspend":
+        return svc.workorder_suspend(order=order, reason=reason, **common)
+    if action == "resume":
+        return svc.workorder_resume(order=order, **common)
+    if action == "cancel":
+        return svc.workorder_cancel(order=order, reason=reason, **common)
+    if action == "merge":
+        main = order_get(user=user, number=str(data.get("main") or ""))
+        return svc.workorder_merge(child=order, main=main, reason=reason, **common)
+    if action == "unmerge":
+        return svc.workorder_unmerge(child=order, reason=reason, **common)
+    if action == "supervise":
+        return svc.workorder_supervise(order=order, note=note or reason, **common)
+    raise ServiceError(f"未知的操作 {action!r}", field="action")
+
+
+def check_visit_allowed(user: User) -> None:
+    if not (user.sees_everything or user.role in {Role.QUALITY, Role.AGENT, Role.SHIFT_LEAD}):
+        raise Forbidden("只有 95598 客服与服务质量人员可以回访")

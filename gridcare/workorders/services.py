@@ -1,0 +1,938 @@
+"""Every write to a work order: intake, routing, the lifecycle, deadlines, merging, return visits, applications.
+
+Each function is keyword-only, atomic, and writes its audit event in the same transaction. State
+changes are compare-and-swap updates on (status, version), so of two concurrent transitions of one
+order exactly one wins and the other gets a Conflict (HTTP 409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from gridcare.core.audit import record_event
+from gridcare.core.calendar import load_calendar
+from gridcare.core.errors import Conflict, ServiceError
+from gridcare.core.workdays import working_seconds_between
+from gridcare.customers.models import Customer
+from gridcare.customers.services import customer_create, customer_update
+from gridcare.org.models import OrgUnit, User
+from gridcare.workorders import sla
+from gridcare.workorders.models import (
+    ApplicationStep,
+    Category,
+    CategoryKind,
+    Channel,
+    Deadline,
+    DeadlineState,
+    IdempotencyKey,
+    Milestone,
+    Priority,
+    ReturnVisit,
+    RoutingRule,
+    SlaPolicy,
+    Status,
+    SupplyClass,
+    TimeUnit,
+    VisitAttempt,
+    VisitOutcome,
+    WorkOrder,
+)
+from gridcare.workorders.states import OPEN, InvalidTransition, target_state
+
+Actor = User | str | None
+REPEAT_WINDOW = dt.timedelta(hours=getattr(settings, "GRIDCARE_REPEAT_WINDOW_HOURS", 72))
+VISIT_ATTEMPTS = 3
+VISIT_ATTEMPT_GAP = dt.timedelta(minutes=getattr(settings, "GRIDCARE_VISIT_ATTEMPT_GAP_MINUTES", 30))
+TIMED_MILESTONES = [Milestone.CONTACT, Milestone.REPLY, Milestone.COMPLETE, Milestone.ARRIVE, Milestone.RESTORE]
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _actor_unit(actor: Actor) -> OrgUnit | None:
+    return actor.unit if isinstance(actor, User) else None
+
+
+# ---- routing ---------------------------------------------------------------------------------
+
+
+def route(*, category: Category, customer: Customer | None, area_class: str) -> OrgUnit | None:
+    """The unit a new order goes to: the first routing rule that matches, else the category's default."""
+    district_id = customer.district_id if customer else None
+    ancestry = [category.pk] + ([category.parent_id] if category.parent_id else [])
+    rules = (
+        RoutingRule.objects.select_related("unit")
+        .filter(Q(category_id__in=ancestry) | Q(category__isnull=True))
+        .filter(Q(area_class="") | Q(area_class=area_class))
+        .filter(Q(district__isnull=True) | Q(district_id=district_id))
+        .filter(unit__is_active=True)
+    )
+
+    def specificity(rule: RoutingRule) -> tuple[int, int, int]:
+        cat = 2 if rule.category_id == category.pk else (1 if rule.category_id else 0)
+        return (-rule.rank, cat, int(bool(rule.district_id)) + int(bool(rule.area_class)))
+
+    ranked = sorted(rules, key=specificity, reverse=True)
+    if ranked:
+        return ranked[0].unit
+    kind = category.default_unit_kind
+    if customer is not None:
+        unit = customer.service_unit
+        if unit.kind == kind:
+            return unit
+        found = OrgUnit.objects.filter(kind=kind, is_active=True, path__startswith=unit.path).order_by("path").first()
+        if found:
+            return found
+    return OrgUnit.objects.filter(kind=kind, is_active=True).order_by("path").first()
+
+
+# ---- deadlines -------------------------------------------------------------------------------
+
+
+def _targets(policy: SlaPolicy | None) -> list[sla.Target]:
+    if policy is None:
+        return []
+    return [
+        sla.Target(t.milestone, t.amount, t.unit, t.priority, t.area_class, t.supply_class)
+        for t in policy.targets.all()
+    ]
+
+
+def _make_deadline(
+    order: WorkOrder,
+    *,
+    milestone: str,
+    amount: int,
+    unit: str,
+    started_at: dt.datetime,
+    now: dt.datetime,
+    policy: SlaPolicy | None,
+    step_code: str = "",
+) -> Deadline:
+    cal = load_calendar()
+    computed = sla.due_at(started_at, amount, unit, cal)
+    warn = sla.warn_at(
+        started_at,
+        computed.at,
+        lead_minutes=policy.warn_lead_minutes if policy else None,
+        share=policy.warn_share if policy else Decimal("0.25"),
+    )
+    if computed.warnings and not order.calendar_warning:
+        order.calendar_warning = computed.warnings[0][:200]
+        WorkOrder.objects.filter(pk=order.pk).update(calendar_warning=order.calendar_warning)
+    return Deadline(
+        order=order,
+        milestone=milestone,
+        step_code=step_code,
+        amount=amount,
+        unit=unit,
+        started_at=started_at,
+        due_at=computed.at,
+        warn_at=warn,
+        next_check_at=warn if warn > now else computed.at,
+    )
+
+
+def _create_deadlines(order: WorkOrder, now: dt.datetime) -> list[Deadline]:
+    policy = order.category.sla_policy
+    targets = _targets(policy)
+    rows = []
+    for milestone in TIMED_MILESTONES:
+        target = sla.resolve_target(
+            targets,
+            milestone=milestone,
+            priority=order.priority,
+            area_class=order.area_class,
+            supply_class=order.supply_class,
+        )
+        if target is not None:
+            rows.append(
+                _make_deadline(
+                    order,
+                    milestone=milestone,
+                    amount=target.amount,
+                    unit=target.unit,
+                    started_at=order.accepted_at,
+                    now=now,
+                    policy=policy,
+                )
+            )
+    Deadline.objects.bulk_create(rows)
+    return rows
+
+
+def _meet(order: WorkOrder, milestones: list[str], now: dt.datetime, step_code: str | None = None) -> None:
+    qs = Deadline.objects.filter(order=order, milestone__in=milestones, met_at__isnull=True).exclude(
+        state=DeadlineState.CANCELLED
+    )
+    if step_code is not None:
+        qs = qs.filter(step_code=step_code)
+    qs.update(met_at=now, state=DeadlineState.MET, next_check_at=None)
+
+
+def _pause_deadlines(order: WorkOrder) -> None:
+    Deadline.objects.filter(order=order, met_at__isnull=True).exclude(state=DeadlineState.CANCELLED).update(
+        next_check_at=None
+    )
+
+
+def _resume_deadlines(order: WorkOrder, paused_from: dt.datetime, now: dt.datetime) -> None:
+    cal = load_calendar()
+    policy = order.category.sla_policy
+    for d in Deadline.objects.filter(order=order, met_at__isnull=True).exclude(state=DeadlineState.CANCELLED):
+        pause = (
+            (now - paused_from).total_seconds()
+            if d.unit == TimeUnit.MINUTES
+            else working_seconds_between(paused_from, now, cal)
+        )
+        d.paused_seconds += pause
+        _reschedule(d, cal, policy, now)
+        d.save(update_fields=["paused_seconds", "due_at", "warn_at", "next_check_at", "state", "escalation_level"])
+
+
+def _reschedule(d: Deadline, cal: Any, policy: SlaPolicy | None, now: dt.datetime) -> None:
+    computed = sla.due_at(d.started_at, d.amount, d.unit, cal, d.paused_seconds)
+    d.due_at = computed.at
+    d.warn_at = sla.warn_at(
+        d.started_at,
+        d.due_at,
+        lead_minutes=policy.warn_lead_minutes if policy else None,
+        share=policy.warn_share if policy else Decimal("0.25"),
+    )
+    if d.due_at > now and d.state == DeadlineState.OVERDUE:
+        # The deadline moved back into the future: supervision starts over from the new due time.
+        d.state, d.escalation_level = DeadlineState.PENDING, 0
+    if d.state == DeadlineState.PENDING:
+        d.next_check_at = d.warn_at if d.warn_at > now else d.due_at
+    elif d.state == DeadlineState.WARNED:
+        d.next_check_at = d.due_at
+    else:
+        d.next_check_at = now
+
+
+def _paused_seconds_from_events(order: WorkOrder, unit: str, cal: Any, now: dt.datetime) -> float:
+    from gridcare.core.models import Event
+
+    total = 0.0
+    started: dt.datetime | None = None
+    for action, at in (
+        Event.objects.filter(
+            subject_type="workorders.workorder",
+            subject_id=str(order.pk),
+            action__in=["workorder.suspend", "workorder.resume"],
+        )
+        .order_by("at", "id")
+        .values_list("action", "at")
+    ):
+        if action == "workorder.suspend":
+            started = at
+        elif started is not None:
+            total += (
+                (at - started).total_seconds()
+                if unit == TimeUnit.MINUTES
+                else working_seconds_between(started, at, cal)
+            )
+            started = None
+    return total
+
+
+def deadlines_recompute(*, policy: SlaPolicy, actor: Actor, now: dt.datetime | None = None) -> int:
+    """After a policy or calendar change: recompute every open deadline from the policy and the event history."""
+    now = _now(now)
+    cal = load_calendar(fresh=True)
+    targets = _targets(policy)
+    changed = 0
+    with transaction.atomic():
+        open_deadlines = (
+            Deadline.objects.select_related("order")
+            .filter(order__category__sla_policy=policy, met_at__isnull=True, step_code="")
+            .exclude(state=DeadlineState.CANCELLED)
+        )
+        for d in open_deadlines:
+            order = d.order
+            target = sla.resolve_target(
+                targets,
+                milestone=d.milestone,
+                priority=order.priority,
+                area_class=order.area_class,
+                supply_class=order.supply_class,
+            )
+            if target is None:
+                continue
+            before = (d.amount, d.unit, d.due_at)
+            d.amount, d.unit = target.amount, target.unit
+            d.paused_seconds = _paused_seconds_from_events(order, d.unit, cal, now)
+            _reschedule(d, cal, policy, now)
+            if order.status == Status.SUSPENDED:
+                d.next_check_at = None
+            if (d.amount, d.unit, d.due_at) != before:
+                d.save()
+                changed += 1
+                record_event(
+                    actor=actor,
+                    action="workorder.deadline_recompute",
+                    subject=order,
+                    old={"milestone": d.milestone, "due_at": before[2]},
+                    new={"milestone": d.milestone, "due_at": d.due_at, "amount": d.amount, "unit": d.unit},
+                )
+    return changed
+
+
+# ---- intake ----------------------------------------------------------------------------------
+
+
+def _supply_class(customer: Customer | None, params: dict[str, Any]) -> str:
+    if params.get("supply_class") in SupplyClass.values:
+        return str(params["supply_class"])
+    if customer is None:
+        return ""
+    if customer.customer_type == "hv":
+        return SupplyClass.HV_DUAL if params.get("dual_source") else SupplyClass.HV_SINGLE
+    return SupplyClass.LV_RESIDENT if customer.customer_type == "lv_resident" else SupplyClass.LV_BUSINESS
+
+
+def _find_repeat(customer: Customer, category: Category, now: dt.datetime) -> WorkOrder | None:
+    family = [category.pk] + ([category.parent_id] if category.parent_id else [])
+    similar = Q(category_id__in=family) | Q(category__parent_id__in=family)
+    earlier = (
+        WorkOrder.objects.filter(customer=customer, accepted_at__gte=now - REPEAT_WINDOW)
+        .filter(similar)
+        .exclude(status__in=[Status.CANCELLED])
+        .order_by("accepted_at", "id")
+        .first()
+    )
+    if earlier is None:
+        return None
+    return earlier.main if earlier.status == Status.MERGED and earlier.main_id else earlier
+
+
+def workorder_create(
+    *,
+    actor: Actor,
+    channel: str,
+    category: Category,
+    description: str,
+    customer: Customer | None = None,
+    caller_name: str = "",
+    caller_phone: str = "",
+    address: str = "",
+    area_class: str | None = None,
+    priority: str | None = None,
+    application_params: dict[str, Any] | None = None,
+    reply_text: str = "",
+    dispatch: bool = True,
+    now: dt.datetime | None = None,
+) -> WorkOrder:
+    now = _now(now)
+    if channel not in Channel.values:
+        raise ServiceError(f"未知的受理渠道 {channel!r}；可选：{', '.join(Channel.values)}", field="channel")
+    if not category.is_active:
+        raise ServiceError(f"分类「{category}」已停用", field="category")
+    if not description.strip():
+        raise ServiceError("请填写客户诉求内容", field="description")
+    if customer is None and not (caller_name.strip() and caller_phone.strip()):
+        raise ServiceError("非客户来电须登记来电人姓名和联系电话", field="caller_phone")
+    if priority is not None and priority not in Priority.values:
+        raise ServiceError(f"未知的优先级 {priority!r}", field="priority")
+    params = dict(application_params or {})
+    if category.kind == CategoryKind.APPLICATION and category.code != "app_new" and customer is None:
+        raise ServiceError("变更用电业务须指定客户户号", field="customer")
+    if reply_text and not category.answerable_at_intake:
+        raise ServiceError(f"「{category}」须派发处理，不能当场答复", field="reply_text")
+    resolved_area = area_class or (customer.area_class if customer else "urban")
+    with transaction.atomic():
+        order = WorkOrder.objects.create(
+            number=f"tmp-{uuid.uuid4().hex[:16]}",
+            channel=channel,
+            category=category,
+            priority=priority or category.priority,
+            customer=customer,
+            caller_name=caller_name or (customer.name if customer else ""),
+            caller_phone=caller_phone,
+            address=address or (customer.address if customer else ""),
+            area_class=resolved_area,
+            supply_class=_supply_class(customer, params),
+            description=description.strip(),
+            created_by=actor if isinstance(actor, User) else None,
+            accepted_at=now,
+            application_params=params,
+        )
+        # The customer-facing number: acceptance date (Beijing time) and a serial that never changes.
+        local = timezone.localtime(now)
+        order.number = f"{local:%Y%m%d}{order.pk:08d}"
+        WorkOrder.objects.filter(pk=order.pk).update(number=order.number)
+        record_event(
+            actor=actor,
+            action="workorder.create",
+            subject=order,
+            at=now,
+            new={
+                "number": order.number,
+                "category": category.code,
+                "channel": channel,
+                "status": order.status,
+                "customer": customer.account_no if customer else None,
+            },
+        )
+        if customer is not None:
+            main = _find_repeat(customer, category, now)
+            if main is not None and main.pk != order.pk:
+                WorkOrder.objects.filter(pk=main.pk).update(call_count=F("call_count") + 1)
+                WorkOrder.objects.filter(pk=order.pk).update(repeat_of=main)
+                order.repeat_of = main
+                record_event(
+                    actor=actor,
+                    action="workorder.repeat_call",
+                    subject=main,
+                    at=now,
+                    new={"repeat_order": order.number},
+                    note="重复来电",
+                )
+        _create_deadlines(order, now)
+        if category.is_application:
+            _start_steps(order, now)
+        if reply_text:
+            return workorder_reply(order=order, actor=actor, text=reply_text, now=now)
+        if dispatch:
+            unit = route(category=category, customer=customer, area_class=resolved_area)
+            if unit is not None:
+                return workorder_dispatch(order=order, actor=actor, unit=unit, now=now)
+    return order
+
+
+def _request_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def workorder_create_idempotent(
+    *, key: str, user: User, payload: dict[str, Any], create: Callable[[], WorkOrder], now: dt.datetime | None = None
+) -> tuple[WorkOrder, bool]:
+    """Create once per (user, Idempotency-Key); a retry returns the first order. Returns (order, created)."""
+    if not key or len(key) > 100:
+        raise ServiceError("Idempotency-Key 须为 1–100 个字符", field="Idempotency-Key")
+    digest = _request_hash(payload)
+    existing = IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
+    if existing is not None:
+        if existing.request_hash != digest:
+            raise Conflict("该 Idempotency-Key 已用于另一份不同的请求")
+        return existing.order, False
+    try:
+        with transaction.atomic():
+            order = create()
+            IdempotencyKey.objects.create(key=key, user=user, request_hash=digest, order=order, created_at=_now(now))
+            return order, True
+    except IntegrityError:
+        # A concurrent retry won the race; its order is the one.
+        existing = IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
+        if existing is None:
+            raise
+        return existing.order, False
+
+
+# ---- the lifecycle ----------------------------------------------------------------------------
+
+
+def _transition(
+    order: WorkOrder,
+    action: str,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    note: str = "",
+    to: str | None = None,
+    extra: dict[str, Any] | None = None,
+    **changes: Any,
+) -> WorkOrder:
+    """Compare-and-swap the order from its current status to the next; write the event."""
+    target = target_state(order.status, action)
+    new_status = to or target or order.status
+    rows = WorkOrder.objects.filter(pk=order.pk, status=order.status, version=order.version).update(
+        status=new_status, version=F("version") + 1, **changes
+    )
+    if rows != 1:
+        raise Conflict("工单已被他人更新，请刷新后重试")
+    old_status = order.status
+    record_event(
+        actor=actor,
+        action=f"workorder.{action}",
+        subject=order,
+        at=now,
+        note=note,
+        old={"status": old_status},
+        new={"status": new_status, **{k: _jsonable(v) for k, v in changes.items()}, **(extra or {})},
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, OrgUnit | User | WorkOrder):
+        return str(value)
+    return value
+
+
+def _fresh(order: WorkOrder) -> WorkOrder:
+    return WorkOrder.objects.select_related("category", "category__sla_policy", "unit", "customer").get(pk=order.pk)
+
+
+def workorder_dispatch(
+    *, order: WorkOrder, actor: Actor, unit: OrgUnit | None = None, now: dt.datetime | None = None
+) -> WorkOrder:
+    now = _now(now)
+    with transaction.atomic():
+        order = _fresh(order)
+        unit = unit or route(category=order.category, customer=order.customer, area_class=order.area_class)
+        if unit is None:
+            raise ServiceError("没有匹配的派单规则，请选择处理单位", field="unit")
+        sender = _actor_unit(actor) or order.sender_unit
+        return _transition(order, "dispatch", actor, now, unit=unit, sender_unit=sender, handler=None)
+
+
+def workorder_transfer(
+    *, order: WorkOrder, actor: Actor, unit: OrgUnit, reason: str, now: dt.datetime | None = None
+) -> WorkOrder:
+    now = _now(now)
+    if not reason.strip():
+        raise ServiceError("转派须说明原因", field="reason")
+    with transaction.atomic():
+        order = _fresh(order)
+        if unit.pk == order.unit_id:
+            raise ServiceError("工单已在该单位", field="unit")
+        return _transition(order, "transfer", actor, now, note=reason, unit=unit, sender_unit=order.unit, handler=None)
+
+
+def workorder_recall(*, order: WorkOrder, actor: Actor, reason: str, now: dt.datetime | None = None) -> WorkOrder:
+    """The sender takes back an order sent to the wrong unit, at once."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _fresh(order)
+        back_to = order.sender_unit
+        return _transition(order, "recall", actor, now, note=reason or "派错单位，撤回", unit=back_to, handler=None)
+
+
+def workorder_return(*, order: WorkOrder, actor: Actor, reason: str, now: dt.datetime | None = None) -> WorkOrder:
+    """退单: the unit sends the order back to whoever sent it, with a reason."""
+    now = _now(now)
+    if not reason.strip():
+        raise ServiceError("退单须说明原因", field="reason")
+    with transaction.atomic():
+        order = _fresh(order)
+        return _transition(order, "return", actor, now, note=reason, unit=order.sender_unit, handler=None)
+
+
+def workorder_take(*, order: WorkOrder, actor: Actor, now: dt.datetime | None = None) -> WorkOrder:
+    now = _now(now)
+    with transaction.atomic():
+        order = _fresh(order)
+        return _transition(order, "take", actor, now, handler=actor if isinstance(actor, User) else None)
+
+
+def workorder_start(*, order: WorkOrder, actor: Actor, now: dt.datetime | None = None) -> WorkOrder:
+    now = _now(now)
+    with transaction.atomic():
+        return _transition(_fresh(order), "start", actor, now)
+
+
+def workorder_contact(*, order: WorkOrder, actor: Actor, note: str = "", now: dt.datetime | None = None) -> WorkOrder:
+    """The handler has spoken to the customer: meets the contact deadline (complaints: 1 working day)."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _transition(_fresh(order), "contact", actor, now, note=note)
+        _meet(order, [Milestone.CONTACT], now)
+        return order
+
+
+def workorder_reply(*, order: WorkOrder, actor: Actor, text: str, now: dt.datetime | None = None) -> WorkOrder:
+    now = _now(now)
+    if not text.strip():
+        raise ServiceError("请填写答复内容", field="text")
+    with transaction.atomic():
+        order = _fresh(order)
+        if order.status == Status.ACCEPTED and not order.category.answerable_at_intake:
+            raise InvalidTransition("reply", order.status)
+        if order.category.is_application and order.steps.filter(done_at__isnull=True).exists():
+            raise ServiceError("业务环节尚未全部完成，不能答复办结", field="text")
+        order = _transition(order, "reply", actor, now, reply_text=text.strip(), replied_at=now)
+        _meet(order, [Milestone.CONTACT, Milestone.REPLY, Milestone.COMPLETE], now)
+        if order.category.return_visit_required:
+            ReturnVisit.objects.create(order=order, created_at=now)
+            return _to_visit(order, actor, now)
+        return _transition(order, "archive", actor, now, closed_at=now, note="无需回访，自动归档")
+
+
+def _to_visit(order: WorkOrder, actor: Actor, now: dt.datetime) -> WorkOrder:
+    rows = WorkOrder.objects.filter(pk=order.pk, status=Status.REPLIED, version=order.version).update(
+        status=Status.RETURN_VISIT, version=F("version") + 1
+    )
+    if rows != 1:
+        raise Conflict("工单已被他人更新，请刷新后重试")
+    record_event(
+        actor=actor,
+        action="workorder.await_visit",
+        subject=order,
+        at=now,
+        old={"status": Status.REPLIED},
+        new={"status": Status.RETURN_VISIT},
+    )
+    order.refresh_from_db()
+    return order
+
+
+def workorder_archive(*, order: WorkOrder, actor: Actor, now: dt.datetime | None = None) -> WorkOrder:
+    now = _now(now)
+    with transaction.atomic():
+        return _transition(_fresh(order), "archive", actor, now, closed_at=now)
+
+
+def workorder_reopen(*, order: WorkOrder, actor: Actor, reason: str, now: dt.datetime | None = None) -> WorkOrder:
+    """Back to the unit that handled it, with a fresh reply deadline (after an unsatisfied return visit)."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _fresh(order)
+        order = _transition(order, "reopen", actor, now, note=reason, replied_at=None, closed_at=None, handler=None)
+        policy = order.category.sla_policy
+        target = sla.resolve_target(
+            _targets(policy),
+            milestone=Milestone.REPLY,
+            priority=order.priority,
+            area_class=order.area_class,
+            supply_class=order.supply_class,
+        )
+        if target is not None:
+            _make_deadline(
+                order,
+                milestone=Milestone.REPLY,
+                amount=target.amount,
+                unit=target.unit,
+                started_at=now,
+                now=now,
+                policy=policy,
+            ).save()
+        return order
+
+
+def workorder_suspend(*, order: WorkOrder, actor: Actor, reason: str, now: dt.datetime | None = None) -> WorkOrder:
+    """挂起: the SLA clock stops until the order is resumed (e.g. the customer asked to wait)."""
+    now = _now(now)
+    if not reason.strip():
+        raise ServiceError("挂起须说明原因", field="reason")
+    with transaction.atomic():
+        order = _fresh(order)
+        order = _transition(
+            order, "suspend", actor, now, note=reason, paused_at=now, pause_reason=reason, resume_status=order.status
+        )
+        _pause_deadlines(order)
+        return order
+
+
+def workorder_resume(*, order: WorkOrder, actor: Actor, now: dt.datetime | None = None) -> WorkOrder:
+    now = _now(now)
+    with transaction.atomic():
+        order = _fresh(order)
+        paused_from = order.paused_at or now
+        order = _transition(
+            order,
+            "resume",
+            actor,
+            now,
+            to=order.resume_status or Status.IN_PROGRESS,
+            paused_at=None,
+            pause_reason="",
+            resume_status="",
+            extra={"paused_minutes": round((now - paused_from).total_seconds() / 60, 1)},
+        )
+        _resume_deadlines(order, paused_from, now)
+        return order
+
+
+def workorder_cancel(*, order: WorkOrder, actor: Actor, reason: str, now: dt.datetime | None = None) -> WorkOrder:
+    now = _now(now)
+    if not reason.strip():
+        raise ServiceError("撤销须说明原因", field="reason")
+    with transaction.atomic():
+        order = _transition(_fresh(order), "cancel", actor, now, note=reason, closed_at=now)
+        Deadline.objects.filter(order=order, met_at__isnull=True).update(
+            state=DeadlineState.CANCELLED, next_check_at=None
+        )
+        return order
+
+
+def workorder_merge(
+    *, child: WorkOrder, main: WorkOrder, actor: Actor, reason: str = "", now: dt.datetime | None = None
+) -> WorkOrder:
+    """主单/子单: the child is closed into the main order; its calls count on the main order."""
+    now = _now(now)
+    if child.pk == main.pk:
+        raise ServiceError("不能把工单合并到自身", field="main")
+    with transaction.atomic():
+        child, main = _fresh(child), _fresh(main)
+        if main.status in (Status.MERGED, Status.CANCELLED, Status.ARCHIVED):
+            raise ServiceError(f"主单 {main.number} 已{main.get_status_display()}，不能作为主单", field="main")
+        if main.main_id == child.pk or child.children.exists():
+            raise ServiceError(f"工单 {child.number} 自身是主单，请先取消其子单的合并", field="child")
+        child = _transition(
+            child, "merge", actor, now, note=reason, main=main, resume_status=child.status, extra={"main": main.number}
+        )
+        Deadline.objects.filter(order=child, met_at__isnull=True).exclude(state=DeadlineState.CANCELLED).update(
+            state=DeadlineState.CANCELLED, next_check_at=None
+        )
+        WorkOrder.objects.filter(pk=main.pk).update(call_count=F("call_count") + child.call_count)
+        record_event(
+            actor=actor,
+            action="workorder.child_merged",
+            subject=main,
+            at=now,
+            new={"child": child.number, "calls_added": child.call_count},
+        )
+        return child
+
+
+def workorder_unmerge(*, child: WorkOrder, actor: Actor, reason: str = "", now: dt.datetime | None = None) -> WorkOrder:
+    now = _now(now)
+    with transaction.atomic():
+        child = _fresh(child)
+        main = child.main
+        restored = child.resume_status or Status.ACCEPTED
+        child = _transition(
+            child,
+            "unmerge",
+            actor,
+            now,
+            to=restored,
+            note=reason,
+            main=None,
+            resume_status="",
+            extra={"main": main.number if main else None},
+        )
+        if main is not None:
+            WorkOrder.objects.filter(pk=main.pk).update(call_count=F("call_count") - child.call_count)
+            record_event(
+                actor=actor, action="workorder.child_unmerged", subject=main, at=now, new={"child": child.number}
+            )
+        cal, policy = load_calendar(), child.category.sla_policy
+        for d in Deadline.objects.filter(order=child, state=DeadlineState.CANCELLED, met_at__isnull=True):
+            d.state = DeadlineState.PENDING
+            d.escalation_level = 0
+            _reschedule(d, cal, policy, now)
+            d.save()
+        return child
+
+
+def workorder_supervise(*, order: WorkOrder, actor: Actor, note: str, now: dt.datetime | None = None) -> WorkOrder:
+    """督办 by hand: quality staff can supervise any open order."""
+    now = _now(now)
+    if not note.strip():
+        raise ServiceError("请填写督办意见", field="note")
+    with transaction.atomic():
+        return _transition(
+            _fresh(order), "supervise", actor, now, note=note, is_supervised=True, extra={"manual": True}
+        )
+
+
+# ---- business applications ---------------------------------------------------------------------
+
+
+def _process_for(order: WorkOrder) -> list[list[Any]]:
+    process = order.category.process or {}
+    steps = process.get(order.supply_class) or process.get("default") or []
+    return [list(s) for s in steps]
+
+
+def _start_steps(order: WorkOrder, now: dt.datetime) -> None:
+    steps = _process_for(order)
+    ApplicationStep.objects.bulk_create(
+        ApplicationStep(
+            order=order, seq=i, code=str(code), name=str(name), days=int(days), started_at=now if i == 1 else None
+        )
+        for i, (code, name, days) in enumerate(steps, start=1)
+    )
+    if steps:
+        code, _, days = steps[0]
+        _make_deadline(
+            order,
+            milestone=Milestone.STEP,
+            step_code=str(code),
+            amount=int(days),
+            unit=TimeUnit.WORKING_DAYS,
+            started_at=now,
+            now=now,
+            policy=order.category.sla_policy,
+        ).save()
+
+
+def workorder_complete_step(
+    *,
+    order: WorkOrder,
+    actor: Actor,
+    note: str = "",
+    params: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> WorkOrder:
+    """Finish the current process step; the last one applies the change to the customer's ledger."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _fresh(order)
+        step = order.steps.filter(done_at__isnull=True).order_by("seq").first()
+        if step is None:
+            raise ServiceError("该工单没有待办的业务环节")
+        if params:
+            order.application_params = {**order.application_params, **params}
+            WorkOrder.objects.filter(pk=order.pk).update(application_params=order.application_params)
+        nxt = order.steps.filter(seq__gt=step.seq).order_by("seq").first()
+        if nxt is None:
+            _apply_ledger_effect(order, actor, now)  # raises before anything is marked done if params are wrong
+        order = _transition(order, "complete_step", actor, now, note=note, extra={"step": step.code})
+        ApplicationStep.objects.filter(pk=step.pk).update(done_at=now, note=note[:200])
+        _meet(order, [Milestone.STEP], now, step_code=step.code)
+        if nxt is not None:
+            ApplicationStep.objects.filter(pk=nxt.pk).update(started_at=now)
+            _make_deadline(
+                order,
+                milestone=Milestone.STEP,
+                step_code=nxt.code,
+                amount=nxt.days,
+                unit=TimeUnit.WORKING_DAYS,
+                started_at=now,
+                now=now,
+                policy=order.category.sla_policy,
+            ).save()
+        else:
+            _meet(order, [Milestone.COMPLETE], now)
+        return order
+
+
+NEW_CUSTOMER_FIELDS = [
+    "account_no",
+    "name",
+    "customer_type",
+    "category",
+    "voltage_level",
+    "contract_kva",
+    "address",
+    "district",
+    "service_point",
+]
+
+
+def _apply_ledger_effect(order: WorkOrder, actor: Actor, now: dt.datetime) -> None:
+    effect = order.category.ledger_effect or {}
+    params = order.application_params or {}
+    if effect.get("create_customer"):
+        _create_customer_from_application(order, params, actor, now)
+        return
+    changes: dict[str, Any] = dict(effect.get("set", {}))
+    for field, param in effect.get("params", {}).items():
+        if param not in params or params[param] in ("", None):
+            raise ServiceError(f"办结前须填写业务参数 {param}", field=param)
+        value = params[param]
+        if field == "contract_kva":
+            try:
+                value = Decimal(str(value))
+            except ArithmeticError:
+                raise ServiceError(f"{param} 应为数字", field=param) from None
+            if effect.get("delta"):
+                value = (order.customer.contract_kva if order.customer else Decimal(0)) + value
+        changes[field] = value
+    if changes and order.customer is not None:
+        customer_update(
+            customer=order.customer, actor=actor, reason=f"工单 {order.number} {order.category.name}办结", **changes
+        )
+
+
+def _create_customer_from_application(order: WorkOrder, params: dict[str, Any], actor: Actor, now: dt.datetime) -> None:
+    from gridcare.grid.models import District, ServicePoint
+
+    missing = [f for f in NEW_CUSTOMER_FIELDS if not params.get(f)]
+    if missing:
+        raise ServiceError(f"新装办结前须填写：{', '.join(missing)}", field=missing[0])
+    district = District.objects.filter(code=params["district"]).first()
+    point = ServicePoint.objects.select_related("transformer_area__unit").filter(code=params["service_point"]).first()
+    if district is None or point is None:
+        raise ServiceError("行政区域或计量点编码不存在", field="district" if district is None else "service_point")
+    customer = customer_create(
+        actor=actor,
+        contacts=[{"name": order.caller_name or params["name"], "phone": order.caller_phone}]
+        if order.caller_phone
+        else [],
+        account_no=params["account_no"],
+        name=params["name"],
+        customer_type=params["customer_type"],
+        category=params["category"],
+        voltage_level=params["voltage_level"],
+        contract_kva=Decimal(str(params["contract_kva"])),
+        address=params["address"],
+        district=district,
+        area_class=district.area_class,
+        service_point=point,
+        service_unit=point.transformer_area.unit,
+        opened_on=timezone.localtime(now).date(),
+        lat=point.lat,
+        lon=point.lon,
+    )
+    WorkOrder.objects.filter(pk=order.pk).update(customer=customer)
+    order.customer = customer
+
+
+# ---- return visits ------------------------------------------------------------------------------
+
+
+def visit_record(
+    *, visit: ReturnVisit, actor: Actor, result: str, note: str = "", now: dt.datetime | None = None
+) -> ReturnVisit:
+    """Record one call of a return visit. Unsatisfied reopens the order; 3 unanswered calls at
+    different times make it unreachable; satisfied or basically satisfied archives the order."""
+    now = _now(now)
+    allowed = [VisitOutcome.SATISFIED, VisitOutcome.BASIC, VisitOutcome.UNSATISFIED, VisitOutcome.NO_ANSWER]
+    if result not in allowed:
+        raise ServiceError(f"回访结果须为：{', '.join(allowed)}", field="result")
+    with transaction.atomic():
+        visit = ReturnVisit.objects.select_for_update().select_related("order").get(pk=visit.pk)
+        if visit.closed_at is not None:
+            raise Conflict(f"回访已结束（{visit.get_outcome_display()}）")
+        previous = list(visit.attempts.order_by("at"))
+        if result == VisitOutcome.NO_ANSWER and previous and now - previous[-1].at < VISIT_ATTEMPT_GAP:
+            raise ServiceError(
+                f"两次回访须间隔至少 {int(VISIT_ATTEMPT_GAP.total_seconds() // 60)} 分钟，请稍后再拨", field="result"
+            )
+        VisitAttempt.objects.create(
+            visit=visit, at=now, result=result, note=note[:200], by=actor if isinstance(actor, User) else None
+        )
+        record_event(
+            actor=actor,
+            action="visit.attempt",
+            subject=visit.order,
+            at=now,
+            new={"result": result, "attempt": len(previous) + 1},
+            note=note,
+        )
+        outcome = result
+        if result == VisitOutcome.NO_ANSWER:
+            unanswered = sum(1 for a in previous if a.result == VisitOutcome.NO_ANSWER) + 1
+            if unanswered < VISIT_ATTEMPTS:
+                return visit
+            outcome = VisitOutcome.UNREACHABLE
+        visit.outcome, visit.closed_at = outcome, now
+        visit.save(update_fields=["outcome", "closed_at"])
+        record_event(actor=actor, action="visit.close", subject=visit.order, at=now, new={"outcome": outcome})
+        order = visit.order
+        if outcome == VisitOutcome.UNSATISFIED:
+            workorder_reopen(order=order, actor=actor, reason=f"回访不满意：{note}".strip("："), now=now)
+        else:
+            workorder_archive(order=order, actor=actor, now=now)
+        return visit
+
+
+def orders_still_open(customer: Customer) -> list[WorkOrder]:
+    return list(WorkOrder.objects.filter(customer=customer, status__in=OPEN).order_by("-accepted_at"))
