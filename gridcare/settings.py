@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "gridcare.grid",
     "gridcare.customers",
     "gridcare.repair",
+    "gridcare.gps",
     "gridcare.workorders",
     "gridcare.notices",
     "gridcare.tags",

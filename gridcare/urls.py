@@ -24,6 +24,7 @@ urlpatterns = [
     path("notices/", include("gridcare.notices.urls")),
     path("tags/", include("gridcare.tags.urls")),
     path("dsm/", include("gridcare.dsm.urls")),
+    path("gps/", include("gridcare.gps.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
