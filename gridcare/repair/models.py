@@ -27,6 +27,7 @@ class Vehicle(models.Model):
     crew = models.ForeignKey(OrgUnit, verbose_name=_("所属班组"), on_delete=models.PROTECT, related_name="vehicles")
     gps_device_id = models.CharField(_("GPS 设备号"), max_length=64, unique=True)
     crew_type = models.CharField(_("抢修类型"), max_length=8, choices=CrewType.choices, default=CrewType.BOTH)
+    off_duty = models.BooleanField(_("下班"), default=False)
     status = models.CharField(_("状态"), max_length=10, choices=VehicleStatus.choices, default=VehicleStatus.IDLE)
     # Where the vehicle is normally parked; the latest GPS fix replaces it once positions arrive.
     home_lat = models.FloatField(_("驻点纬度"))
@@ -39,3 +40,235 @@ class Vehicle(models.Model):
 
     def __str__(self) -> str:
         return self.plate
+
+
+class Party(models.TextChoices):
+    CENTER_95598 = "center_95598", _("95598 中心")
+    NETWORK = "network", _("网络传输")
+    REPAIR_CENTER = "repair_center", _("报修中心")
+    CREW_MEMBER = "crew_member", _("接单人员")
+    CREW = "crew", _("抢修班组")
+
+
+class SegmentTarget(models.Model):
+    """One of the seven segments A→H with its target and the party responsible for it (data, editable)."""
+
+    code = models.CharField(_("环节"), max_length=2, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    minutes = models.FloatField(_("时限(分钟)"))
+    minutes_other_site = models.FloatField(_("异地时限(分钟)"), null=True, blank=True)
+    party = models.CharField(_("责任方"), max_length=16, choices=Party.choices)
+
+    class Meta:
+        verbose_name = _("抢修环节时限")
+        verbose_name_plural = _("抢修环节时限")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name} ≤ {self.minutes:g} 分钟"
+
+
+class AreaTarget(models.Model):
+    """Published commitments by area: crew on site after the call, power back after arrival."""
+
+    area_class = models.CharField(_("城乡类别"), max_length=10, unique=True)
+    arrive_minutes = models.PositiveIntegerField(_("到达现场时限(分钟)"))
+    restore_minutes = models.PositiveIntegerField(_("到达后恢复送电时限(分钟)"))
+    accept_minutes = models.PositiveIntegerField(_("接单超时提醒(分钟)"), default=4)
+    escalate_every_minutes = models.PositiveIntegerField(_("逐级提醒间隔(分钟)"), default=2)
+
+    class Meta:
+        verbose_name = _("抢修承诺时限")
+        verbose_name_plural = _("抢修承诺时限")
+
+    def __str__(self) -> str:
+        return f"{self.area_class}: {self.arrive_minutes} 分钟到达"
+
+
+class OutageLevel(models.TextChoices):
+    SERVICE_POINT = "service_point", _("单户故障")
+    TRANSFORMER_AREA = "transformer_area", _("台区故障")
+    FEEDER = "feeder", _("线路故障")
+
+
+class OutageState(models.TextChoices):
+    OPEN = "open", _("研判中")
+    ASSIGNED = "assigned", _("已派车")
+    RESTORED = "restored", _("已复电")
+    MERGED = "merged", _("已合并")
+
+
+class ProbableOutage(models.Model):
+    """故障研判: the calls that belong to one fault; one crew goes to it, not one per call."""
+
+    level = models.CharField(_("研判层级"), max_length=16, choices=OutageLevel.choices)
+    transformer_area = models.ForeignKey(
+        "grid.TransformerArea",
+        verbose_name=_("台区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    feeder = models.ForeignKey(
+        "grid.Feeder", verbose_name=_("线路"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(_("状态"), max_length=10, choices=OutageState.choices, default=OutageState.OPEN)
+    first_call_at = models.DateTimeField(_("首次来电"))
+    last_call_at = models.DateTimeField(_("最近来电"), db_index=True)
+    call_count = models.PositiveIntegerField(_("来电数"), default=0)
+    cause = models.CharField(_("原因"), max_length=200, blank=True)
+    # ETR: None means "not yet assessed", which callers are told as such.
+    etr = models.DateTimeField(_("预计恢复时间"), null=True, blank=True)
+    etr_updated_at = models.DateTimeField(_("预计时间更新于"), null=True, blank=True)
+    etr_reason = models.CharField(_("预计时间变更原因"), max_length=200, blank=True)
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("并入"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notice_outage_id = models.BigIntegerField(_("停电信息编号"), null=True, blank=True)
+    restored_at = models.DateTimeField(_("复电时间"), null=True, blank=True)
+    reopened_from = models.ForeignKey(
+        "self", verbose_name=_("复查自"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("故障研判")
+        verbose_name_plural = _("故障研判")
+        ordering = ["-last_call_at"]
+        indexes = [
+            models.Index(fields=["state", "transformer_area"], name="outage_state_area_idx"),
+            models.Index(fields=["state", "feeder"], name="outage_state_feeder_idx"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.feeder or self.transformer_area or "—"
+        return f"{self.get_level_display()} {where} ({self.call_count} 个来电)"
+
+
+class TicketState(models.TextChoices):
+    NEW = "new", _("待派发")
+    SENT = "sent", _("已派至报修中心")
+    RECEIVED = "received", _("报修中心已接收")
+    DISPATCHED = "dispatched", _("已派车")
+    ON_DEVICE = "on_device", _("班组已收到")
+    ACCEPTED = "accepted", _("已接单")
+    DEPARTED = "departed", _("已出发")
+    ARRIVED = "arrived", _("已到达")
+    REPAIRED = "repaired", _("已修复")
+    RESTORED = "restored", _("已复电")
+    CHILD = "child", _("并入主单")
+    CANCELLED = "cancelled", _("已撤销")
+
+
+class RepairTicket(models.Model):
+    """The repair side of a 故障报修 work order: its network place, its outage, and the stamped A–H points."""
+
+    workorder = models.OneToOneField(
+        "workorders.WorkOrder", verbose_name=_("工单"), on_delete=models.CASCADE, related_name="repair"
+    )
+    outage = models.ForeignKey(
+        ProbableOutage,
+        verbose_name=_("故障研判"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    is_main = models.BooleanField(_("主单"), default=False)
+    state = models.CharField(_("状态"), max_length=12, choices=TicketState.choices, default=TicketState.NEW)
+    area_class = models.CharField(_("城乡类别"), max_length=10, default="urban")
+    transformer_area = models.ForeignKey(
+        "grid.TransformerArea",
+        verbose_name=_("台区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    feeder = models.ForeignKey(
+        "grid.Feeder", verbose_name=_("线路"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    lon = models.FloatField(_("经度"), null=True, blank=True)
+    need = models.CharField(_("所需抢修类型"), max_length=8, choices=CrewType.choices, default=CrewType.LOW_VOLTAGE)
+    repair_center = models.ForeignKey(
+        OrgUnit, verbose_name=_("报修中心"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    crew = models.ForeignKey(
+        OrgUnit, verbose_name=_("抢修班组"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    vehicle = models.ForeignKey(
+        Vehicle, verbose_name=_("抢修车辆"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A–H, stamped by the services from real events; the persons are who held each point.
+    a_at = models.DateTimeField("A 挂机", null=True, blank=True)
+    b_at = models.DateTimeField("B 值长派发", null=True, blank=True)
+    c_at = models.DateTimeField("C 报修中心接收", null=True, blank=True)
+    d_at = models.DateTimeField("D 报修中心派车", null=True, blank=True)
+    e_at = models.DateTimeField("E 班组终端接收", null=True, blank=True)
+    f_at = models.DateTimeField("F 班组接单", null=True, blank=True)
+    g_at = models.DateTimeField("G 出发", null=True, blank=True)
+    h_at = models.DateTimeField("H 到达", null=True, blank=True)
+    repaired_at = models.DateTimeField(_("修复时间"), null=True, blank=True)
+    restored_at = models.DateTimeField(_("复电时间"), null=True, blank=True)
+    b_by = models.CharField(_("派发人"), max_length=150, blank=True)
+    d_by = models.CharField(_("派车人"), max_length=150, blank=True)
+    f_by = models.CharField(_("接单人"), max_length=150, blank=True)
+    # Acceptance watch: the worker alerts the sender when the receiver has not acted in time.
+    waiting_on = models.CharField(_("等待"), max_length=16, blank=True)  # "repair_center" | "crew" | ""
+    alert_level = models.PositiveSmallIntegerField(_("提醒级别"), default=0)
+    next_check_at = models.DateTimeField(_("下次检查"), null=True, blank=True, db_index=True)
+    # Fault record written back by the crew.
+    fault_class = models.CharField(_("故障大类"), max_length=50, blank=True)
+    cause_class = models.CharField(_("原因分类"), max_length=50, blank=True)
+    equipment = models.CharField(_("故障设备"), max_length=100, blank=True)
+    ownership = models.CharField(
+        _("设备产权"), max_length=10, blank=True, choices=[("utility", _("供电公司")), ("customer", _("客户"))]
+    )
+    fault_notes = models.TextField(_("故障记录"), blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("抢修单")
+        verbose_name_plural = _("抢修单")
+        ordering = ["-a_at"]
+
+    def __str__(self) -> str:
+        return f"抢修 {self.workorder}"
+
+    def points(self) -> dict[str, object]:
+        return {p: getattr(self, f"{p.lower()}_at") for p in "ABCDEFGH"}
+
+
+class AssignmentState(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RECEIVED = "received", _("终端已接收")
+    ACCEPTED = "accepted", _("已接单")
+    DECLINED = "declined", _("已拒单")
+    RECALLED = "recalled", _("已撤回")
+    DONE = "done", _("已完成")
+
+
+class VehicleAssignment(models.Model):
+    """An order in a vehicle's queue; a vehicle holds several, in the order the dispatcher sets."""
+
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("车辆"), on_delete=models.PROTECT, related_name="assignments")
+    ticket = models.ForeignKey(
+        RepairTicket, verbose_name=_("抢修单"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    position = models.PositiveIntegerField(_("顺序"), default=0)
+    state = models.CharField(_("状态"), max_length=10, choices=AssignmentState.choices, default=AssignmentState.QUEUED)
+    sent_at = models.DateTimeField(_("派车时间"))
+    received_at = models.DateTimeField(_("接收时间"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("接单时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("车辆任务")
+        verbose_name_plural = _("车辆任务")
+        ordering = ["vehicle", "position", "id"]
+        indexes = [models.Index(fields=["vehicle", "state"], name="assignment_vehicle_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.vehicle} #{self.position} {self.ticket}"

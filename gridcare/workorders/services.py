@@ -332,10 +332,16 @@ def workorder_create(
     priority: str | None = None,
     application_params: dict[str, Any] | None = None,
     reply_text: str = "",
-    dispatch: bool = True,
+    dispatch: bool | None = None,
+    call_ended_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> WorkOrder:
+    """Accept a request. Repair calls (故障报修) also open a repair ticket (A = when the call ended) and
+    wait for the shift lead to send them (B); other orders are routed at once unless `dispatch=False`."""
     now = _now(now)
+    is_repair = category.kind == CategoryKind.REPAIR
+    if dispatch is None:
+        dispatch = not is_repair
     if channel not in Channel.values:
         raise ServiceError(f"未知的受理渠道 {channel!r}；可选：{', '.join(Channel.values)}", field="channel")
     if not category.is_active:
@@ -403,6 +409,10 @@ def workorder_create(
         _create_deadlines(order, now)
         if category.is_application:
             _start_steps(order, now)
+        if is_repair:
+            from gridcare.repair.services import repair_ticket_open
+
+            repair_ticket_open(order=order, actor=actor, call_ended_at=call_ended_at, now=now)
         if reply_text:
             return workorder_reply(order=order, actor=actor, text=reply_text, now=now)
         if dispatch:
@@ -497,7 +507,12 @@ def workorder_dispatch(
         if unit is None:
             raise ServiceError("没有匹配的派单规则，请选择处理单位", field="unit")
         sender = _actor_unit(actor) or order.sender_unit
-        return _transition(order, "dispatch", actor, now, unit=unit, sender_unit=sender, handler=None)
+        order = _transition(order, "dispatch", actor, now, unit=unit, sender_unit=sender, handler=None)
+        if order.category.kind == CategoryKind.REPAIR and unit.kind == OrgUnit.Kind.REPAIR_CENTER:
+            from gridcare.repair.services import repair_send
+
+            repair_send(order=order, unit=unit, actor=actor, now=now)  # B: the shift lead sent it
+        return order
 
 
 def workorder_transfer(
@@ -519,7 +534,12 @@ def workorder_recall(*, order: WorkOrder, actor: Actor, reason: str, now: dt.dat
     with transaction.atomic():
         order = _fresh(order)
         back_to = order.sender_unit
-        return _transition(order, "recall", actor, now, note=reason or "派错单位，撤回", unit=back_to, handler=None)
+        order = _transition(order, "recall", actor, now, note=reason or "派错单位，撤回", unit=back_to, handler=None)
+        if order.category.kind == CategoryKind.REPAIR:
+            from gridcare.repair.services import repair_recalled_from_center
+
+            repair_recalled_from_center(order=order, actor=actor, now=now)
+        return order
 
 
 def workorder_return(*, order: WorkOrder, actor: Actor, reason: str, now: dt.datetime | None = None) -> WorkOrder:
@@ -560,7 +580,10 @@ def workorder_reply(*, order: WorkOrder, actor: Actor, text: str, now: dt.dateti
         raise ServiceError("请填写答复内容", field="text")
     with transaction.atomic():
         order = _fresh(order)
-        if order.status == Status.ACCEPTED and not order.category.answerable_at_intake:
+        # Repair calls grouped under one outage are answered together when power is back.
+        if order.status == Status.ACCEPTED and not (
+            order.category.answerable_at_intake or order.category.kind == CategoryKind.REPAIR
+        ):
             raise InvalidTransition("reply", order.status)
         if order.category.is_application and order.steps.filter(done_at__isnull=True).exists():
             raise ServiceError("业务环节尚未全部完成，不能答复办结", field="text")

@@ -1,0 +1,175 @@
+"""Reads of the repair flow: tickets within scope, their A–H timing, candidates, outages for a caller."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from gridcare.org.scope import unit_filter
+from gridcare.repair import ranking, timing
+from gridcare.repair.models import (
+    AreaTarget,
+    AssignmentState,
+    OutageState,
+    ProbableOutage,
+    RepairTicket,
+    SegmentTarget,
+    Vehicle,
+    VehicleAssignment,
+)
+from gridcare.repair.services import open_tickets_q
+
+ACTIVE = [AssignmentState.QUEUED, AssignmentState.RECEIVED, AssignmentState.ACCEPTED]
+
+
+def rules() -> list[timing.SegmentRule]:
+    rows = list(SegmentTarget.objects.all())
+    if not rows:
+        return list(timing.DEFAULT_RULES)
+    return [timing.SegmentRule(r.code, r.minutes, r.minutes_other_site, r.party) for r in rows]
+
+
+def area_targets() -> tuple[dict[str, float], dict[str, float]]:
+    rows = list(AreaTarget.objects.all())
+    if not rows:
+        return dict(timing.ARRIVAL_TARGETS), dict(timing.RESTORE_TARGETS)
+    return (
+        {r.area_class: float(r.arrive_minutes) for r in rows},
+        {r.area_class: float(r.restore_minutes) for r in rows},
+    )
+
+
+def ticket_timing(
+    ticket: RepairTicket,
+    *,
+    now: dt.datetime | None = None,
+    cached_rules: list[timing.SegmentRule] | None = None,
+    cached_targets: tuple[dict[str, float], dict[str, float]] | None = None,
+) -> timing.Timing:
+    same_site = True
+    if ticket.repair_center_id and ticket.crew_id:
+        same_site = ticket.repair_center.site_id == ticket.crew.site_id  # type: ignore[union-attr]
+    crew = ticket.crew.name if ticket.crew else ""
+    center = ticket.repair_center.name if ticket.repair_center else ""
+    who = {
+        "AB": ticket.b_by,
+        "BC": "网络传输",
+        "CD": ticket.d_by or center,
+        "DE": "网络传输",
+        "EF": ticket.f_by or crew,
+        "FG": crew,
+        "GH": crew,
+    }
+    arrive, restore = cached_targets or area_targets()
+    return timing.compute(
+        ticket.points(),
+        rules=cached_rules or rules(),
+        same_site=same_site,  # type: ignore[arg-type]
+        area_class=ticket.area_class,
+        who=who,
+        restored_at=ticket.restored_at,
+        now=now,
+        arrival_targets=arrive,
+        restore_targets=restore,
+    )
+
+
+def tickets_visible(*, user: Any) -> QuerySet[RepairTicket]:
+    qs = RepairTicket.objects.select_related(
+        "workorder", "workorder__customer", "repair_center", "crew", "vehicle", "outage", "transformer_area", "feeder"
+    )
+    if getattr(user, "sees_everything", False):
+        return qs
+    return qs.filter(
+        unit_filter(user, "repair_center")
+        | unit_filter(user, "workorder__customer__service_unit")
+        | unit_filter(user, "crew")
+    )
+
+
+def open_tickets(*, user: Any) -> QuerySet[RepairTicket]:
+    return tickets_visible(user=user).filter(open_tickets_q()).order_by("a_at")
+
+
+def vehicles_visible(*, user: Any) -> QuerySet[Vehicle]:
+    return Vehicle.objects.filter(unit_filter(user, "crew")).select_related("crew")
+
+
+def _positions(vehicles: list[Vehicle]) -> dict[int, tuple[float, float]]:
+    """Latest GPS fix per vehicle where the gps app has one, else the vehicle's home."""
+    found: dict[int, tuple[float, float]] = {}
+    try:
+        from gridcare.gps import selectors as gps
+    except ImportError:  # pragma: no cover - the gps app is part of the project
+        gps = None  # type: ignore[assignment]
+    latest = getattr(gps, "latest_positions_map", None) if gps else None
+    if latest is not None:
+        found = latest([v.pk for v in vehicles])
+    return {v.pk: found.get(v.pk, (v.home_lat, v.home_lon)) for v in vehicles}
+
+
+def fleet(*, user: Any) -> tuple[ranking.Fleet, dict[int, Vehicle]]:
+    vehicles = list(vehicles_visible(user=user))
+    queue = dict(
+        VehicleAssignment.objects.filter(vehicle__in=vehicles, state__in=ACTIVE)
+        .values_list("vehicle")
+        .annotate(n=Count("id"))
+        .values_list("vehicle", "n")
+    )
+    pos = _positions(vehicles)
+    rows = [
+        (
+            v.pk,
+            pos[v.pk][0],
+            pos[v.pk][1],
+            v.crew_type,
+            v.crew.path,
+            queue.get(v.pk, 0) * ranking.MINUTES_PER_QUEUED_JOB,
+            not v.off_duty,
+        )
+        for v in vehicles
+    ]
+    return ranking.make_fleet(rows), {v.pk: v for v in vehicles}
+
+
+def candidates(
+    *, user: Any, ticket: RepairTicket, limit: int = 10, need: str | None = None, unit_prefix: str | None = None
+) -> list[tuple[Vehicle, ranking.Candidate]]:
+    f, by_id = fleet(user=user)
+    if ticket.lat is None or ticket.lon is None:
+        return []
+    prefix = unit_prefix if unit_prefix is not None else (ticket.repair_center.path if ticket.repair_center else None)
+    ranked = ranking.rank(
+        f,
+        lat=ticket.lat,
+        lon=ticket.lon,
+        area_class=ticket.area_class,
+        need=need or ticket.need,
+        unit_prefix=prefix,
+        limit=limit,
+    )
+    return [(by_id[c.vehicle_id], c) for c in ranked]
+
+
+def crew_queue(*, crew_ids: list[int]) -> QuerySet[VehicleAssignment]:
+    return (
+        VehicleAssignment.objects.filter(vehicle__crew_id__in=crew_ids, state__in=ACTIVE)
+        .select_related("ticket", "ticket__workorder", "ticket__workorder__customer", "vehicle")
+        .order_by("vehicle", "position")
+    )
+
+
+def outage_for_customer(customer: Any) -> ProbableOutage | None:
+    """A live probable outage that covers the customer's 台区 or feeder, for the agent to tell the caller."""
+    sp = customer.service_point
+    if sp is None:
+        return None
+    area = sp.transformer_area
+    return (
+        ProbableOutage.objects.filter(state__in=[OutageState.OPEN, OutageState.ASSIGNED])
+        .filter(Q(transformer_area=area) | Q(level="feeder", feeder_id=area.feeder_id))
+        .order_by("-last_call_at")
+        .first()
+    )
