@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -236,7 +238,7 @@ class RepairTicket(models.Model):
     def __str__(self) -> str:
         return f"抢修 {self.workorder}"
 
-    def points(self) -> dict[str, object]:
+    def points(self) -> dict[str, dt.datetime | None]:
         return {p: getattr(self, f"{p.lower()}_at") for p in "ABCDEFGH"}
 
 

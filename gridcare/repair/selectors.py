@@ -66,7 +66,7 @@ def ticket_timing(
     return timing.compute(
         ticket.points(),
         rules=cached_rules or rules(),
-        same_site=same_site,  # type: ignore[arg-type]
+        same_site=same_site,
         area_class=ticket.area_class,
         who=who,
         restored_at=ticket.restored_at,
