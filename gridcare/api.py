@@ -67,6 +67,7 @@ def _register_routers() -> None:
     from gridcare.grid.api import router as grid_router
     from gridcare.notices.api import router as notices_router
     from gridcare.org.api import router as org_router
+    from gridcare.repair.api import router as repair_router
     from gridcare.tags.api import router as tags_router
     from gridcare.workorders.api import router as workorders_router
 
@@ -74,6 +75,7 @@ def _register_routers() -> None:
     api.add_router("/customers", customers_router)
     api.add_router("/grid", grid_router)
     api.add_router("/workorders", workorders_router)
+    api.add_router("/repair", repair_router)
     api.add_router("/notices", notices_router)
     api.add_router("/tags", tags_router)
     api.add_router("/dsm", dsm_router)

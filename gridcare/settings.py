@@ -113,6 +113,17 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Leaflet comes from its PyPI package (xstatic-leaflet), served under /static/leaflet/; nothing is copied here.
+STATICFILES_DIRS: list[tuple[str, str]] = []
+try:
+    import xstatic.pkg.leaflet as _leaflet
+
+    STATICFILES_DIRS.append(("leaflet", _leaflet.BASE_DIR))
+except ImportError:  # pragma: no cover - a declared dependency
+    pass
+# Map tiles: empty means none (offline); vehicles, orders and feeders are drawn without them.
+GRIDCARE_MAP_TILES = env_str("GRIDCARE_MAP_TILES", "")
+GRIDCARE_MAP_CENTER = [float(x) for x in env_list("GRIDCARE_MAP_CENTER", ["30.27", "120.15"])[:2]]
 WHITENOISE_USE_FINDERS = True  # serve straight from the installed packages; no collectstatic for a first run
 
 SESSION_COOKIE_HTTPONLY = True

@@ -25,6 +25,8 @@ urlpatterns = [
     path("tags/", include("gridcare.tags.urls")),
     path("dsm/", include("gridcare.dsm.urls")),
     path("gps/", include("gridcare.gps.urls")),
+    path("repair/", include("gridcare.repair.urls")),
+    path("crew/", include("gridcare.repair.crew_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,366 @@
+"""Repair API (/api/v1/repair): the dispatcher's tickets and candidates, the crew's queue and actions,
+outage ETRs, and the A–H reports. Every action stamps its point from this real event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from gridcare.core.errors import Forbidden, NotFound, ServiceError
+from gridcare.org.roles import Role
+from gridcare.repair import reports, selectors
+from gridcare.repair import services as rs
+from gridcare.repair.models import ProbableOutage, RepairTicket, TicketState, VehicleAssignment
+
+router = Router(tags=["repair"])
+DISPATCH_ROLES: set[str] = {Role.DISPATCHER, Role.SHIFT_LEAD, Role.ADMIN}
+CREW_ROLES: set[str] = {Role.CREW, Role.DISPATCHER, Role.ADMIN}
+
+
+class SegmentOut(Schema):
+    code: str
+    minutes: float | None
+    target: float
+    overdue: bool
+    lost_minutes: float
+    party: str
+    who: str
+
+
+class OutageOut(Schema):
+    id: int
+    level: str
+    state: str
+    call_count: int
+    cause: str
+    etr: dt.datetime | None
+    etr_updated_at: dt.datetime | None
+    etr_status: str
+
+
+class TicketOut(Schema):
+    number: str
+    state: str
+    state_label: str
+    customer: str | None
+    address: str
+    area_class: str
+    lat: float | None
+    lon: float | None
+    need: str
+    repair_center: str | None
+    crew: str | None
+    vehicle: str | None
+    points: dict[str, dt.datetime | None]
+    segments: list[SegmentOut]
+    arrival_minutes: float | None
+    arrival_target: float
+    outage: OutageOut | None
+
+
+class CandidateOut(Schema):
+    vehicle: str
+    crew: str
+    crew_type: str
+    status: str
+    distance_km: float
+    drive_minutes: float
+    queue_minutes: float
+    eta_minutes: float
+
+
+class AssignIn(Schema):
+    vehicle: str = Field(..., description="车牌")
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class PositionIn(Schema):
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    reason: str = ""
+
+
+class FaultIn(Schema):
+    fault_class: str
+    cause_class: str
+    equipment: str = ""
+    ownership: str = ""
+    notes: str = ""
+
+
+class QueueIn(Schema):
+    tickets: list[str] = Field(..., description="工单编号，按新的先后顺序")
+
+
+class EtrIn(Schema):
+    etr: dt.datetime | None = None
+    reason: str = ""
+
+
+class AssignmentOut(Schema):
+    id: int
+    position: int
+    state: str
+    vehicle: str
+    ticket: TicketOut
+
+
+def outage_out(o: ProbableOutage | None) -> dict[str, Any] | None:
+    if o is None:
+        return None
+    return {
+        "id": o.pk,
+        "level": o.level,
+        "state": o.state,
+        "call_count": o.call_count,
+        "cause": o.cause,
+        "etr": o.etr,
+        "etr_updated_at": o.etr_updated_at,
+        "etr_status": "已评估" if o.etr else "尚未评估",
+    }
+
+
+def ticket_out(t: RepairTicket, now: dt.datetime | None = None) -> dict[str, Any]:
+    timing = selectors.ticket_timing(t, now=now)
+    c = t.workorder.customer
+    return {
+        "number": t.workorder.number,
+        "state": t.state,
+        "state_label": t.get_state_display(),
+        "customer": c.account_no if c else None,
+        "address": t.workorder.address,
+        "area_class": t.area_class,
+        "lat": t.lat,
+        "lon": t.lon,
+        "need": t.need,
+        "repair_center": t.repair_center.name if t.repair_center else None,
+        "crew": t.crew.name if t.crew else None,
+        "vehicle": t.vehicle.plate if t.vehicle else None,
+        "points": t.points(),
+        "segments": [vars(s) for s in timing.segments],
+        "arrival_minutes": timing.arrival_minutes,
+        "arrival_target": timing.arrival_target,
+        "outage": outage_out(t.outage),
+    }
+
+
+def _user(request: HttpRequest) -> Any:
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _require(user: Any, roles: set[str]) -> None:
+    if not (user.sees_everything or user.role in roles):
+        raise Forbidden(f"「{user.get_role_display()}」不能执行该操作")
+
+
+def _ticket(user: Any, number: str) -> RepairTicket:
+    t = selectors.tickets_visible(user=user).filter(workorder__number=number).first()
+    if t is None:
+        raise NotFound(f"抢修单 {number} 不存在或不在您的数据范围内")
+    return t
+
+
+def _assignment(user: Any, pk: int) -> VehicleAssignment:
+    a = (
+        VehicleAssignment.objects.select_related("ticket", "vehicle")
+        .filter(pk=pk, vehicle__in=selectors.vehicles_visible(user=user))
+        .first()
+    )
+    if a is None:
+        raise NotFound(f"车辆任务 {pk} 不存在或不在您的数据范围内")
+    return a
+
+
+@router.get("/tickets", response=list[TicketOut], summary="报修中心待处理抢修单（读取即确认接收，记 C 点）")
+def tickets(request: HttpRequest) -> list[dict[str, Any]]:
+    user = _user(request)
+    rows = list(selectors.open_tickets(user=user)[:500])
+    if user.role == Role.DISPATCHER:
+        # The repair centre's system has the order now: that is point C (delivery acknowledged).
+        for t in rows:
+            center = t.repair_center
+            if t.state == TicketState.SENT and center and user.unit and center.path.startswith(user.unit.path):
+                rs.repair_receive(ticket=t, actor=user)
+        rows = list(selectors.open_tickets(user=user)[:500])
+    return [ticket_out(t) for t in rows]
+
+
+@router.get("/tickets/{number}", response=TicketOut)
+def ticket(request: HttpRequest, number: str) -> dict[str, Any]:
+    return ticket_out(_ticket(_user(request), number))
+
+
+@router.get("/tickets/{number}/candidates", response=list[CandidateOut], summary="按预计到达时间排序的候选车辆")
+def candidates(
+    request: HttpRequest, number: str, need: str | None = None, unit: str | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
+    user = _user(request)
+    t = _ticket(user, number)
+    prefix = None
+    if unit:
+        from gridcare.org.models import OrgUnit
+
+        u = OrgUnit.objects.filter(code=unit).first()
+        if u is None:
+            raise ServiceError(f"单位编码 {unit} 不存在", field="unit")
+        prefix = u.path
+    if need is not None and need not in ("lv", "mv", "both"):
+        raise ServiceError("need 须为 lv、mv 或 both", field="need")
+    found = selectors.candidates(user=user, ticket=t, limit=max(1, min(limit, 50)), need=need, unit_prefix=prefix)
+    return [
+        {
+            "vehicle": v.plate,
+            "crew": v.crew.name,
+            "crew_type": v.crew_type,
+            "status": v.status,
+            "distance_km": c.distance_km,
+            "drive_minutes": c.drive_minutes,
+            "queue_minutes": c.queue_minutes,
+            "eta_minutes": c.eta_minutes,
+        }
+        for v, c in found
+    ]
+
+
+@router.post("/tickets/{number}/assign", response=TicketOut, summary="派车（D 点）")
+def assign(request: HttpRequest, number: str, payload: AssignIn) -> dict[str, Any]:
+    user = _user(request)
+    _require(user, DISPATCH_ROLES)
+    t = _ticket(user, number)
+    v = selectors.vehicles_visible(user=user).filter(plate=payload.vehicle).first()
+    if v is None:
+        raise ServiceError(f"车辆 {payload.vehicle} 不存在或不在您的数据范围内", field="vehicle")
+    rs.repair_assign(ticket=t, vehicle=v, actor=user)
+    return ticket_out(_ticket(user, number))
+
+
+@router.post("/tickets/{number}/recall", response=TicketOut, summary="撤回车辆任务（含车载终端上的副本）")
+def recall(request: HttpRequest, number: str, payload: ReasonIn) -> dict[str, Any]:
+    user = _user(request)
+    _require(user, DISPATCH_ROLES)
+    rs.repair_recall(ticket=_ticket(user, number), actor=user, reason=payload.reason or "调度撤回")
+    return ticket_out(_ticket(user, number))
+
+
+@router.post("/vehicles/{plate}/queue", response=list[str], summary="调整车辆任务顺序")
+def reorder(request: HttpRequest, plate: str, payload: QueueIn) -> list[str]:
+    user = _user(request)
+    _require(user, DISPATCH_ROLES)
+    v = selectors.vehicles_visible(user=user).filter(plate=plate).first()
+    if v is None:
+        raise NotFound(f"车辆 {plate} 不存在或不在您的数据范围内")
+    ids = dict(
+        RepairTicket.objects.filter(workorder__number__in=payload.tickets).values_list("workorder__number", "pk")
+    )
+    missing = [n for n in payload.tickets if n not in ids]
+    if missing:
+        raise ServiceError(f"工单 {', '.join(missing)} 不存在", field="tickets")
+    queue = rs.repair_queue_reorder(vehicle=v, ticket_ids=[ids[n] for n in payload.tickets], actor=user)
+    return [a.ticket.workorder.number for a in queue]
+
+
+@router.get("/crew/assignments", response=list[AssignmentOut], summary="班组的车辆任务（读取即确认终端接收，记 E 点）")
+def crew_assignments(request: HttpRequest) -> list[dict[str, Any]]:
+    user = _user(request)
+    _require(user, CREW_ROLES)
+    crew_ids = (
+        [user.unit_id]
+        if user.role == Role.CREW
+        else list(selectors.vehicles_visible(user=user).values_list("crew_id", flat=True).distinct())
+    )
+    out = []
+    for a in selectors.crew_queue(crew_ids=crew_ids):
+        if a.state == "queued" and user.role == Role.CREW:
+            a = rs.repair_device_receive(assignment=a, actor=user)
+        t = RepairTicket.objects.select_related(
+            "workorder", "workorder__customer", "repair_center", "crew", "vehicle", "outage"
+        ).get(pk=a.ticket_id)
+        out.append(
+            {"id": a.pk, "position": a.position, "state": a.state, "vehicle": a.vehicle.plate, "ticket": ticket_out(t)}
+        )
+    return out
+
+
+@router.post("/crew/assignments/{pk}/fault", response=TicketOut, summary="回填故障记录")
+def fault(request: HttpRequest, pk: int, payload: FaultIn) -> dict[str, Any]:
+    user = _user(request)
+    _require(user, CREW_ROLES)
+    a = _assignment(user, pk)
+    t = rs.repair_fault_record(ticket=a.ticket, actor=user, **payload.dict())
+    return ticket_out(RepairTicket.objects.get(pk=t.pk))
+
+
+CREW_ACTIONS = {"accept", "decline", "depart", "arrive", "done", "restore"}
+
+
+@router.post("/crew/assignments/{pk}/{action}", response=TicketOut, summary="班组操作：接单/拒单/出发/到达/修复/复电")
+def crew_action(request: HttpRequest, pk: int, action: str, payload: PositionIn) -> dict[str, Any]:
+    user = _user(request)
+    _require(user, CREW_ROLES)
+    if action not in CREW_ACTIONS:
+        raise ServiceError(f"未知的操作 {action!r}；可选：{', '.join(sorted(CREW_ACTIONS))}", field="action")
+    a = _assignment(user, pk)
+    lat, lon = payload.lat, payload.lon
+    if action == "accept":
+        rs.repair_accept(assignment=a, actor=user, lat=lat, lon=lon)
+    elif action == "decline":
+        rs.repair_decline(assignment=a, actor=user, reason=payload.reason)
+    elif action == "depart":
+        rs.repair_depart(ticket=a.ticket, actor=user, lat=lat, lon=lon)
+    elif action == "arrive":
+        rs.repair_arrive(ticket=a.ticket, actor=user, lat=lat, lon=lon)
+    elif action == "done":
+        rs.repair_done(ticket=a.ticket, actor=user, lat=lat, lon=lon)
+    else:
+        rs.repair_restore(ticket=a.ticket, actor=user)
+    t = RepairTicket.objects.select_related(
+        "workorder", "workorder__customer", "repair_center", "crew", "vehicle", "outage"
+    ).get(pk=a.ticket_id)
+    return ticket_out(t)
+
+
+@router.post("/outages/{pk}/etr", response=OutageOut, summary="更新预计恢复时间（只能推后，须说明原因）")
+def etr(request: HttpRequest, pk: int, payload: EtrIn) -> dict[str, Any] | None:
+    user = _user(request)
+    _require(user, DISPATCH_ROLES)
+    outage = ProbableOutage.objects.filter(pk=pk, tickets__in=selectors.tickets_visible(user=user)).distinct().first()
+    if outage is None:
+        raise NotFound(f"故障研判 {pk} 不存在或不在您的数据范围内")
+    return outage_out(rs.outage_set_etr(outage=outage, etr=payload.etr, reason=payload.reason, actor=user))
+
+
+@router.get("/reports/segments", summary="各环节达标率：按单位、按人员，谁耽误了时间")
+def segment_report(
+    request: HttpRequest, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> dict[str, Any]:
+    user = _user(request)
+    return reports.segment_report(tickets=reports.tickets_in(user=user, date_from=date_from, date_to=date_to))
+
+
+@router.get("/reports/busy", summary="车辆忙闲率：按单位、按小时")
+def busy_report(request: HttpRequest, day: dt.date | None = None) -> dict[str, Any]:
+    return reports.busy_rates(user=_user(request), day=day)
+
+
+@router.get("/vehicles", summary="车辆及位置")
+def vehicles(request: HttpRequest) -> list[dict[str, Any]]:
+    user = _user(request)
+    vs = list(selectors.vehicles_visible(user=user))
+    pos = selectors._positions(vs)
+    return [
+        {
+            "plate": v.plate,
+            "crew": v.crew.name,
+            "crew_type": v.crew_type,
+            "status": v.status,
+            "lat": pos[v.pk][0],
+            "lon": pos[v.pk][1],
+        }
+        for v in vs
+    ]

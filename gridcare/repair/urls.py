@@ -1,0 +1,9 @@
+from django.urls import path
+
+from gridcare.repair import views
+
+app_name = "repair"
+urlpatterns = [
+    path("dispatch/", views.dispatch, name="dispatch"),
+    path("reports/", views.report, name="report"),
+]
