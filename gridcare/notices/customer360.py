@@ -1,0 +1,1 @@
+SECTIONS = [("停电与通知", "notices:customer", 20)]

@@ -1,0 +1,124 @@
+"""Chinese message templates with named placeholders, and their rendering (pure: no database).
+
+Placeholders: {customer_name} {account_no} {window} {scope} {reason} {etr} {hotline} {company} {title}
+{amount} {due_date} {balance} {disconnect_date} {month} {text}. An edited template is checked against this
+list when it is saved, so a typo is reported to the person editing instead of reaching a customer.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any
+
+PLACEHOLDERS = {
+    "customer_name": "客户名称",
+    "account_no": "户号",
+    "window": "停电时间",
+    "scope": "停电范围",
+    "reason": "原因",
+    "etr": "预计恢复送电时间",
+    "hotline": "服务热线",
+    "company": "供电单位",
+    "title": "标题",
+    "amount": "金额",
+    "due_date": "缴费截止日",
+    "balance": "余额",
+    "disconnect_date": "停电日期",
+    "month": "账期",
+    "text": "公告正文",
+}
+
+
+@dataclass(frozen=True)
+class Template:
+    subject: str
+    body: str
+
+
+_OUTAGE_TAIL = "如有疑问请致电{hotline}。"
+DEFAULTS: dict[str, Template] = {
+    "outage_published": Template(
+        "停电通知：{title}",
+        "尊敬的{customer_name}（户号{account_no}）：因{reason}，{scope}将于{window}停电，请提前做好准备。"
+        + _OUTAGE_TAIL,
+    ),
+    "outage_changed": Template(
+        "停电时间变更：{title}",
+        "尊敬的{customer_name}（户号{account_no}）：{scope}的停电时间已调整为{window}（原因：{reason}）。"
+        + _OUTAGE_TAIL,
+    ),
+    "outage_cancelled": Template(
+        "停电取消：{title}",
+        "尊敬的{customer_name}（户号{account_no}）：原定{window}的停电（{scope}）已取消，给您带来不便敬请谅解。"
+        + _OUTAGE_TAIL,
+    ),
+    "outage_released": Template(
+        "停电范围调整：{title}",
+        "尊敬的{customer_name}（户号{account_no}）：经调整，您所在位置不再受{window}停电影响。" + _OUTAGE_TAIL,
+    ),
+    "outage_etr": Template(
+        "恢复送电时间更新：{title}",
+        "尊敬的{customer_name}（户号{account_no}）：{scope}因{reason}停电，抢修人员正在处理，"
+        "预计{etr}恢复送电。" + _OUTAGE_TAIL,
+    ),
+    "outage_restored": Template(
+        "已恢复送电：{title}",
+        "尊敬的{customer_name}（户号{account_no}）：{scope}已恢复送电。如您家中仍未来电，请致电{hotline}。",
+    ),
+    "bill_issued": Template(
+        "{month}电费账单",
+        "尊敬的{customer_name}（户号{account_no}）：您{month}电费{amount}元，请于{due_date}前缴纳。"
+        "咨询请致电{hotline}。",
+    ),
+    "payment_due": Template(
+        "缴费提醒",
+        "尊敬的{customer_name}（户号{account_no}）：您{month}电费{amount}元将于{due_date}到期，请及时缴纳。"
+        "咨询请致电{hotline}。",
+    ),
+    "low_balance": Template(
+        "电费余额提醒",
+        "尊敬的{customer_name}（户号{account_no}）：您的电费余额为{balance}元，请及时充值，以免影响用电。"
+        "咨询请致电{hotline}。",
+    ),
+    "arrears_disconnect": Template(
+        "欠费停电预告",
+        "尊敬的{customer_name}（户号{account_no}）：您已欠电费{amount}元，如未在{disconnect_date}前结清，"
+        "将依法停止供电。咨询请致电{hotline}。",
+    ),
+    "reconnected": Template(
+        "缴费复电通知",
+        "尊敬的{customer_name}（户号{account_no}）：已收到您的缴费，我们将在24小时内为您恢复供电。"
+        "咨询请致电{hotline}。",
+    ),
+    "announcement": Template("{title}", "尊敬的{customer_name}：{text} 咨询请致电{hotline}。"),
+}
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def placeholders_in(text: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError as exc:
+        raise TemplateError(f"模板格式错误：{exc}（花括号须成对出现）") from None
+
+
+def validate(text: str) -> None:
+    unknown = placeholders_in(text) - set(PLACEHOLDERS)
+    if unknown:
+        known = "、".join("{" + k + "}" for k in PLACEHOLDERS)
+        raise TemplateError(f"未知占位符：{'、'.join(sorted(unknown))}；可用：{known}")
+
+
+class _Values(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: Template, values: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body); a placeholder without a value renders as empty rather than failing a whole batch."""
+    data = _Values(values)
+    return template.subject.format_map(data), template.body.format_map(data)

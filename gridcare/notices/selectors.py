@@ -1,0 +1,175 @@
+"""Reads of the notices app: outages and logs within the user's data scope, and the public outage feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from gridcare.core.errors import NotFound, ServiceError
+from gridcare.customers.models import Customer
+from gridcare.grid.models import District, Feeder, ServicePoint, TransformerArea
+from gridcare.notices import delivery, rendering, rules
+from gridcare.notices.models import (
+    FollowUpTask,
+    InAppMessage,
+    Message,
+    Notice,
+    Outage,
+    OutageKind,
+    OutageStatus,
+)
+from gridcare.org.scope import unit_filter
+
+
+def outages_visible(*, user: Any) -> QuerySet[Outage]:
+    return Outage.objects.filter(unit_filter(user, "unit"))
+
+
+def outage_get(*, user: Any, pk: int) -> Outage:
+    outage = outages_visible(user=user).filter(pk=pk).first()
+    if outage is None:
+        raise NotFound(f"停电信息 {pk} 不存在或不在您的数据范围内")
+    return outage
+
+
+def notices_visible(*, user: Any) -> QuerySet[Notice]:
+    """Outage notices follow the outage's unit; announcements and reminders are visible to every signed-in user."""
+    if not getattr(user, "is_authenticated", False):
+        return Notice.objects.none()
+    return Notice.objects.filter(Q(outage__isnull=True) | Q(outage__in=outages_visible(user=user)))
+
+
+def notice_get(*, user: Any, pk: int) -> Notice:
+    notice = notices_visible(user=user).filter(pk=pk).first()
+    if notice is None:
+        raise NotFound(f"通知 {pk} 不存在或不在您的数据范围内")
+    return notice
+
+
+def notice_stats(notice: Notice) -> dict[str, dict[str, int]]:
+    """Counts per channel and status: the notice's delivery log at a glance."""
+    stats: dict[str, dict[str, int]] = {}
+    rows = Message.objects.filter(notice=notice).values("channel", "status").annotate(n=Count("id"))
+    for row in rows:
+        stats.setdefault(row["channel"], {})[row["status"]] = row["n"]
+    return stats
+
+
+def notice_messages(notice: Notice, *, status: str = "", limit: int = 200) -> list[Message]:
+    qs = Message.objects.filter(notice=notice).select_related("customer").order_by("id")
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs[:limit])
+
+
+def resolve_scope(
+    *, user: Any, feeder_codes: Sequence[str], area_codes: Sequence[str], service_point_codes: Sequence[str]
+) -> tuple[list[Feeder], list[TransformerArea], list[ServicePoint]]:
+    """Network codes typed by a person → elements in their data scope; unknown codes are named in the error."""
+
+    def pick(model: Any, codes: Sequence[str], field: str, unit_path: str, label: str) -> list[Any]:
+        codes = [c.strip() for c in codes if c.strip()]
+        found = {o.code: o for o in model.objects.filter(unit_filter(user, unit_path), code__in=codes)}
+        missing = [c for c in codes if c not in found]
+        if missing:
+            raise ServiceError(f"{label}不存在或不在您的数据范围内：{'、'.join(missing[:10])}", field=field)
+        return [found[c] for c in dict.fromkeys(codes)]
+
+    return (
+        pick(Feeder, feeder_codes, "feeders", "unit", "线路"),
+        pick(TransformerArea, area_codes, "areas", "unit", "台区"),
+        pick(ServicePoint, service_point_codes, "service_points", "transformer_area__unit", "计量点"),
+    )
+
+
+def customer_messages(*, customer: Customer, limit: int = 50) -> list[Message]:
+    return list(
+        Message.objects.filter(customer=customer).select_related("notice").order_by("-queued_at", "-id")[:limit]
+    )
+
+
+def customer_inbox(*, customer: Customer, limit: int = 50) -> list[InAppMessage]:
+    return list(InAppMessage.objects.filter(customer=customer)[:limit])
+
+
+def customer_current_outages(*, customer: Customer) -> list[Outage]:
+    return list(
+        Outage.objects.filter(
+            status=OutageStatus.PUBLISHED, customers__customer=customer, customers__active=True
+        ).order_by("starts_at")
+    )
+
+
+def follow_ups_visible(*, user: Any) -> QuerySet[FollowUpTask]:
+    return FollowUpTask.objects.filter(unit_filter(user, "unit")).select_related("customer", "notice")
+
+
+def preview(*, notice_kind: str, channel: str, context: dict[str, Any], customer: Customer | None) -> dict[str, str]:
+    """What one customer would receive, rendered with the live template, before anything is queued."""
+    edited = delivery._templates()
+    values = {
+        **context,
+        "customer_name": customer.name if customer else "张三",
+        "account_no": customer.account_no if customer else "3300000001",
+    }
+    subject, body = rendering.render(delivery.template_for(notice_kind, channel, edited), values)
+    return {"channel": channel, "subject": subject, "body": body}
+
+
+# --- public outage information ----------------------------------------------------------------------------------
+
+
+def public_outages(*, now: dt.datetime, district: str = "", kind: str = "") -> list[Outage]:
+    """Planned and current outages anyone may see: published and not yet over, or restored/cancelled within a day."""
+    recent = now - dt.timedelta(days=1)
+    qs = Outage.objects.filter(
+        Q(status=OutageStatus.PUBLISHED, ends_at__isnull=True)
+        | Q(status=OutageStatus.PUBLISHED, ends_at__gte=now)
+        | Q(
+            status__in=[OutageStatus.RESTORED, OutageStatus.CANCELLED],
+            updated_at__gte=recent,
+            published_at__isnull=False,
+        )
+    )
+    if district:
+        qs = qs.filter(districts__code=district)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs.prefetch_related("districts").distinct().order_by("starts_at", "id"))
+
+
+def public_districts() -> list[District]:
+    return list(District.objects.order_by("code"))
+
+
+def public_record(outage: Outage, *, now: dt.datetime) -> dict[str, Any]:
+    current = outage.status == OutageStatus.PUBLISHED and outage.starts_at <= now
+    if outage.status == OutageStatus.RESTORED:
+        state = "restored"
+    elif outage.status == OutageStatus.CANCELLED:
+        state = "cancelled"
+    else:
+        state = "current" if current else "upcoming"
+    return {
+        "id": outage.pk,
+        "kind": outage.kind,
+        "kind_label": str(OutageKind(outage.kind).label),
+        "planned": outage.kind != OutageKind.FAULT,
+        "state": state,
+        "title": outage.title,
+        "scope": outage.scope_label,
+        "districts": [{"code": d.code, "name": d.name} for d in outage.districts.all()],
+        "starts_at": outage.starts_at.isoformat(),
+        "ends_at": outage.ends_at.isoformat() if outage.ends_at else None,
+        "window": rules.format_window(outage.starts_at, outage.ends_at),
+        "cause": outage.cause,
+        "etr": outage.etr.isoformat() if outage.etr else None,
+        "restored_at": outage.restored_at.isoformat() if outage.restored_at else None,
+        "etr_display": rules.format_local(outage.etr) if outage.etr else "",
+        "last_update_display": rules.format_local(outage.updated_at),
+        "affected_customers": outage.affected_count,
+        "last_update": outage.updated_at.isoformat(),
+    }
