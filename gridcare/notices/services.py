@@ -55,7 +55,10 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _check_channels(channels: Sequence[str] | None) -> list[str]:
     config = get_config()
-    chosen = list(dict.fromkeys(channels or config.default_channels))
+    if not channels:
+        # Nobody chose: use the default channels that are set up here (a fresh install has no SMS gateway).
+        channels = [ch for ch in config.default_channels if config.configured(ch)]
+    chosen = list(dict.fromkeys(channels))
     if not chosen:
         raise ServiceError("请至少选择一个发送渠道", field="channels")
     for ch in chosen:

@@ -91,14 +91,35 @@ def customer_panel(request: HttpRequest, account_no: str) -> HttpResponse:
     )
 
 
-def _known_outages(customer: Any) -> list[Any]:
-    """Known outages covering the customer, once the notices/repair apps publish them."""
-    try:
-        from gridcare.notices import selectors as notice_selectors
-    except ImportError:
-        return []
-    finder = getattr(notice_selectors, "outages_for_customer", None)
-    return list(finder(customer=customer)) if finder else []
+def _known_outages(customer: Any) -> list[dict[str, Any]]:
+    """Known outages covering the customer — a fault being analysed (repair) or published/planned (notices) —
+    with the ETR and when it was last updated, so the agent can tell the caller at once."""
+    from gridcare.notices.selectors import customer_current_outages
+    from gridcare.repair.selectors import outage_for_customer
+
+    found: list[dict[str, Any]] = []
+    probable = outage_for_customer(customer)
+    if probable is not None:
+        found.append(
+            {
+                "title": f"故障抢修中：{probable}",
+                "cause": probable.cause,
+                "etr": probable.etr,
+                "updated": probable.etr_updated_at or probable.last_call_at,
+            }
+        )
+    for o in customer_current_outages(customer=customer):
+        if probable is not None and o.pk == probable.notice_outage_id:
+            continue
+        found.append(
+            {
+                "title": f"{o.get_kind_display()}：{o.title}",
+                "cause": o.cause,
+                "etr": o.etr or o.ends_at,
+                "updated": o.updated_at,
+            }
+        )
+    return found
 
 
 def _filters(request: HttpRequest) -> selectors.OrderFilters:

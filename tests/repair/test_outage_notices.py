@@ -1,0 +1,65 @@
+"""A known outage: callers are told its ETR at intake, and every caller is told when power is back."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from gridcare.notices.models import Message, Outage
+from gridcare.repair import services as rs
+from gridcare.repair.models import ProbableOutage, RepairTicket, Vehicle
+from gridcare.repair.selectors import outage_for_customer
+from gridcare.workorders import services as wo
+from tests import factories as f
+from tests.conftest import City
+from tests.repair.test_flow import minutes, repair_call
+
+
+def test_published_fault_outage_tells_callers_and_restoration_reaches_all_of_them(city: City) -> None:
+    area = city.north_net.areas[0]
+    first, second, late = (f.make_customer(city.north, area) for _ in range(3))
+    repair_call(city, minutes(0), customer=first)
+    repair_call(city, minutes(1), customer=second)
+    outage = ProbableOutage.objects.get()
+    rs.outage_set_etr(outage=outage, etr=minutes(180), reason="", actor=city.dispatcher_north, now=minutes(2))
+    outage = rs.outage_publish(outage=outage, cause="台区变压器故障", actor=city.dispatcher_north, now=minutes(3))
+    published = Outage.objects.get(pk=outage.notice_outage_id)
+    assert published.kind == "fault" and published.etr == minutes(180)
+    told = set(Message.objects.filter(notice__outage=published).values_list("customer_id", flat=True))
+    assert {first.pk, second.pk} <= told
+
+    # A later caller from the same 台区 hears the known outage and its ETR, and joins it.
+    known = outage_for_customer(late)
+    assert known is not None and known.pk == outage.pk and known.etr == minutes(180)
+    order = repair_call(city, minutes(10), customer=late)
+    assert RepairTicket.objects.get(workorder=order).state == "child"
+
+    main = RepairTicket.objects.get(outage=outage, is_main=True)
+    v = Vehicle.objects.create(
+        plate="浙A·D0003", crew=city.crew_north, gps_device_id="dev-3", home_lat=30.2, home_lon=120.1
+    )
+    wo.workorder_dispatch(order=main.workorder, actor=city.shift_lead, unit=city.north, now=minutes(11))
+    a = rs.repair_assign(ticket=main, vehicle=v, actor=city.dispatcher_north, now=minutes(12))
+    rs.repair_accept(assignment=a, actor=city.crew_member, now=minutes(13))
+    rs.repair_depart(ticket=main, actor=city.crew_member, now=minutes(14))
+    rs.repair_arrive(ticket=main, actor=city.crew_member, now=minutes(30))
+    rs.repair_fault_record(ticket=main, actor=city.crew_member, fault_class="配电变压器", cause_class="过负荷")
+    rs.repair_done(ticket=main, actor=city.crew_member, now=minutes(120))
+    rs.repair_restore(ticket=main, actor=city.crew_member, now=minutes(125))
+    published.refresh_from_db()
+    assert published.status == "restored"
+    restored_msgs = set(
+        Message.objects.filter(notice__outage=published, notice__kind="outage_restored").values_list(
+            "customer_id", flat=True
+        )
+    )
+    assert {first.pk, second.pk, late.pk} <= restored_msgs
+
+
+def test_agent_panel_shows_the_known_outage_and_its_etr(city: City, client: Client) -> None:
+    repair_call(city, minutes(0))
+    outage = ProbableOutage.objects.get()
+    rs.outage_set_etr(outage=outage, etr=minutes(200), reason="", actor=city.dispatcher_north, now=minutes(1))
+    client.force_login(city.agent)
+    other = f.make_customer(city.north, city.north_net.areas[0])
+    html = client.get(f"/workorders/panel/{other.account_no}/").content.decode()
+    assert "预计恢复" in html
