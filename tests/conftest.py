@@ -53,9 +53,11 @@ def ensure_reference_data() -> None:
         importlib.import_module("gridcare.core.migrations.0004_seed_calendar").seed(apps, None)
     if not Category.objects.exists():
         taxonomy.load(apps)
+    from gridcare.core import refdata
     from gridcare.core.calendar import invalidate_calendar
 
     invalidate_calendar()
+    refdata.changed()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from gridcare.core import refdata
 from gridcare.core.audit import record_event, snapshot
 from gridcare.core.errors import ServiceError
 from gridcare.org.models import ApiToken, OrgUnit, Site, UnitManager, User
@@ -75,6 +76,8 @@ def orgunit_create(
             UnitManager(unit=unit, name=m.name, phone=m.phone, title=m.title, rank=i)
             for i, m in enumerate(managers, start=1)
         )
+        transaction.on_commit(refdata.changed)
+        refdata.changed()
         record_event(
             actor=actor,
             action="orgunit.create",

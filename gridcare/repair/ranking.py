@@ -29,6 +29,17 @@ class Fleet:
     unit_path: Sequence[str]  # materialised org path of each vehicle's crew
     queue_minutes: np.ndarray  # work still ahead of a new order
     available: np.ndarray  # bool: on duty
+    _unit_masks: dict[str, np.ndarray] | None = None
+
+    def unit_mask(self, prefix: str) -> np.ndarray:
+        """Vehicles whose crew sits under the unit with this path; computed once per unit and fleet."""
+        if self._unit_masks is None:
+            self._unit_masks = {}
+        mask = self._unit_masks.get(prefix)
+        if mask is None:
+            mask = np.fromiter((p.startswith(prefix) for p in self.unit_path), dtype=bool, count=len(self.ids))
+            self._unit_masks[prefix] = mask
+        return mask
 
 
 def make_fleet(rows: Sequence[tuple[int, float, float, str, str, float, bool]]) -> Fleet:
@@ -71,7 +82,7 @@ def rank(
     if unit_mask is not None:
         mask &= unit_mask
     elif unit_prefix:
-        mask &= np.fromiter((p.startswith(unit_prefix) for p in fleet.unit_path), dtype=bool, count=len(fleet.ids))
+        mask &= fleet.unit_mask(unit_prefix)
     idx = np.flatnonzero(mask)
     if idx.size == 0:
         return []

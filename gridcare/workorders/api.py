@@ -13,7 +13,8 @@ from ninja.responses import Status
 from gridcare.core.errors import NotFound, ServiceError
 from gridcare.customers.selectors import customer_get
 from gridcare.workorders import actions, selectors, services
-from gridcare.workorders.models import Category, ReturnVisit, WorkOrder
+from gridcare.workorders.models import ReturnVisit, WorkOrder
+from gridcare.workorders.reference import category_by_code
 from gridcare.workorders.states import allowed_actions
 
 router = Router(tags=["workorders"])
@@ -164,12 +165,14 @@ def out(order: WorkOrder) -> dict[str, Any]:
     }
 
 
-def detail(order: WorkOrder) -> dict[str, Any]:
-    visit = order.visits.filter(closed_at__isnull=True).first()
+def detail(order: WorkOrder, deadlines: list[Any] | None = None) -> dict[str, Any]:
+    fresh = deadlines is not None
+    deadlines = deadlines or []
+    visit = None if fresh and order.status != "return_visit" else order.visits.filter(closed_at__isnull=True).first()
     return {
         **out(order),
-        "deadlines": list(selectors.order_deadlines(order)),
-        "steps": list(order.steps.all()),
+        "deadlines": sorted(deadlines, key=lambda d: d.due_at) if fresh else list(selectors.order_deadlines(order)),
+        "steps": list(order.steps.all()) if not fresh or order.category.is_application else [],
         "open_visit": visit.pk if visit else None,
     }
 
@@ -192,8 +195,8 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
 @router.post("", response={201: WorkOrderDetail, 200: WorkOrderDetail}, summary="受理工单（支持 Idempotency-Key）")
 def create(request: HttpRequest, payload: WorkOrderIn) -> Status[dict[str, Any]]:
     user = request.auth  # type: ignore[attr-defined]
-    category = Category.objects.filter(code=payload.category, is_active=True).first()
-    if category is None:
+    category = category_by_code(payload.category)
+    if category is None or not category.is_active:
         raise ServiceError(
             f"分类编码 {payload.category!r} 不存在；见 GET /api/v1/workorders/categories", field="category"
         )
@@ -225,8 +228,10 @@ def create(request: HttpRequest, payload: WorkOrderIn) -> Status[dict[str, Any]]
         order, created = make(), True
     else:
         order, created = services.workorder_create_idempotent(key=key, user=user, payload=payload.dict(), create=make)
-    order = selectors.order_get(user=user, number=order.number)
-    return Status(201 if created else 200, detail(order))
+    if created and hasattr(order, "created_deadlines"):
+        # A new order: everything the answer needs is in hand, no need to read it back.
+        return Status(201, detail(order, deadlines=order.created_deadlines))
+    return Status(201 if created else 200, detail(selectors.order_get(user=user, number=order.number)))
 
 
 @router.get("", response=OrderPage, summary="工单列表")

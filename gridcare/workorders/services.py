@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from gridcare.core.audit import record_event
+from gridcare.core.audit import build_event, record_event, record_events
 from gridcare.core.calendar import load_calendar
 from gridcare.core.errors import Conflict, ServiceError
 from gridcare.core.workdays import working_seconds_between
@@ -48,6 +48,7 @@ from gridcare.workorders.models import (
     VisitOutcome,
     WorkOrder,
 )
+from gridcare.workorders.reference import reference
 from gridcare.workorders.states import OPEN, InvalidTransition, target_state
 
 Actor = User | str | None
@@ -69,33 +70,36 @@ def _actor_unit(actor: Actor) -> OrgUnit | None:
 
 
 def route(*, category: Category, customer: Customer | None, area_class: str) -> OrgUnit | None:
-    """The unit a new order goes to: the first routing rule that matches, else the category's default."""
+    """The unit a new order goes to: the most specific routing rule that matches, else the category's
+    default unit kind within the customer's supply unit, else the first such unit of the company."""
+    ref = reference()
     district_id = customer.district_id if customer else None
-    ancestry = [category.pk] + ([category.parent_id] if category.parent_id else [])
-    rules = (
-        RoutingRule.objects.select_related("unit")
-        .filter(Q(category_id__in=ancestry) | Q(category__isnull=True))
-        .filter(Q(area_class="") | Q(area_class=area_class))
-        .filter(Q(district__isnull=True) | Q(district_id=district_id))
-        .filter(unit__is_active=True)
-    )
+    ancestry = {category.pk, category.parent_id}
+    candidates = [
+        r
+        for r in ref.rules
+        if (r.category_id is None or r.category_id in ancestry)
+        and (r.area_class in ("", area_class))
+        and (r.district_id is None or r.district_id == district_id)
+    ]
 
     def specificity(rule: RoutingRule) -> tuple[int, int, int]:
         cat = 2 if rule.category_id == category.pk else (1 if rule.category_id else 0)
         return (-rule.rank, cat, int(bool(rule.district_id)) + int(bool(rule.area_class)))
 
-    ranked = sorted(rules, key=specificity, reverse=True)
-    if ranked:
-        return ranked[0].unit
+    if candidates:
+        return max(candidates, key=specificity).unit
     kind = category.default_unit_kind
+    same_kind = ref.units_by_kind.get(kind, [])
     if customer is not None:
-        unit = customer.service_unit
-        if unit.kind == kind:
-            return unit
-        found = OrgUnit.objects.filter(kind=kind, is_active=True, path__startswith=unit.path).order_by("path").first()
-        if found:
-            return found
-    return OrgUnit.objects.filter(kind=kind, is_active=True).order_by("path").first()
+        home = ref.units.get(customer.service_unit_id)
+        if home is not None:
+            if home.kind == kind:
+                return home
+            inside = [u for u in same_kind if u.path.startswith(home.path)]
+            if inside:
+                return inside[0]
+    return same_kind[0] if same_kind else None
 
 
 # ---- deadlines -------------------------------------------------------------------------------
@@ -104,6 +108,9 @@ def route(*, category: Category, customer: Customer | None, area_class: str) -> 
 def _targets(policy: SlaPolicy | None) -> list[sla.Target]:
     if policy is None:
         return []
+    cached = reference().targets.get(policy.pk)
+    if cached is not None:
+        return cached
     return [
         sla.Target(t.milestone, t.amount, t.unit, t.priority, t.area_class, t.supply_class)
         for t in policy.targets.all()
@@ -252,6 +259,7 @@ def deadlines_recompute(*, policy: SlaPolicy, actor: Actor, now: dt.datetime | N
     """After a policy or calendar change: recompute every open deadline from the policy and the event history."""
     now = _now(now)
     cal = load_calendar(fresh=True)
+    reference(fresh=True)  # the policy was just edited: read it anew
     targets = _targets(policy)
     changed = 0
     with transaction.atomic():
@@ -358,12 +366,22 @@ def workorder_create(
     if reply_text and not category.answerable_at_intake:
         raise ServiceError(f"「{category}」须派发处理，不能当场答复", field="reply_text")
     resolved_area = area_class or (customer.area_class if customer else "urban")
+    # Decide the route before the insert, so an order is written once, already with its unit: intake is
+    # the hottest path of the system (hundreds a second in a storm), every statement saved counts.
+    unit = (
+        route(category=category, customer=customer, area_class=resolved_area) if dispatch and not reply_text else None
+    )
+    sender = _actor_unit(actor) if unit is not None else None
     with transaction.atomic():
+        main = _find_repeat(customer, category, now) if customer is not None else None
         order = WorkOrder.objects.create(
             number=f"tmp-{uuid.uuid4().hex[:16]}",
             channel=channel,
             category=category,
             priority=priority or category.priority,
+            status=Status.DISPATCHED if unit is not None else Status.ACCEPTED,
+            unit=unit,
+            sender_unit=sender,
             customer=customer,
             caller_name=caller_name or (customer.name if customer else ""),
             caller_phone=caller_phone,
@@ -374,31 +392,31 @@ def workorder_create(
             created_by=actor if isinstance(actor, User) else None,
             accepted_at=now,
             application_params=params,
+            repeat_of=main,
         )
         # The customer-facing number: acceptance date (Beijing time) and a serial that never changes.
         local = timezone.localtime(now)
         order.number = f"{local:%Y%m%d}{order.pk:08d}"
         WorkOrder.objects.filter(pk=order.pk).update(number=order.number)
-        record_event(
-            actor=actor,
-            action="workorder.create",
-            subject=order,
-            at=now,
-            new={
-                "number": order.number,
-                "category": category.code,
-                "channel": channel,
-                "status": order.status,
-                "customer": customer.account_no if customer else None,
-            },
-        )
-        if customer is not None:
-            main = _find_repeat(customer, category, now)
-            if main is not None and main.pk != order.pk:
-                WorkOrder.objects.filter(pk=main.pk).update(call_count=F("call_count") + 1)
-                WorkOrder.objects.filter(pk=order.pk).update(repeat_of=main)
-                order.repeat_of = main
-                record_event(
+        events = [
+            build_event(
+                actor=actor,
+                action="workorder.create",
+                subject=order,
+                at=now,
+                new={
+                    "number": order.number,
+                    "category": category.code,
+                    "channel": channel,
+                    "status": Status.ACCEPTED,
+                    "customer": customer.account_no if customer else None,
+                },
+            )
+        ]
+        if main is not None:
+            WorkOrder.objects.filter(pk=main.pk).update(call_count=F("call_count") + 1)
+            events.append(
+                build_event(
                     actor=actor,
                     action="workorder.repeat_call",
                     subject=main,
@@ -406,19 +424,34 @@ def workorder_create(
                     new={"repeat_order": order.number},
                     note="重复来电",
                 )
-        _create_deadlines(order, now)
+            )
+        if unit is not None:
+            events.append(
+                build_event(
+                    actor=actor,
+                    action="workorder.dispatch",
+                    subject=order,
+                    at=now,
+                    old={"status": Status.ACCEPTED},
+                    new={
+                        "status": Status.DISPATCHED,
+                        "unit": str(unit),
+                        "sender_unit": str(sender) if sender else None,
+                    },
+                )
+            )
+        record_events(events)
+        order.created_deadlines = _create_deadlines(order, now)  # type: ignore[attr-defined]
         if category.is_application:
             _start_steps(order, now)
         if is_repair:
-            from gridcare.repair.services import repair_ticket_open
+            from gridcare.repair.services import repair_send, repair_ticket_open
 
             repair_ticket_open(order=order, actor=actor, call_ended_at=call_ended_at, now=now)
+            if unit is not None and unit.kind == OrgUnit.Kind.REPAIR_CENTER:
+                repair_send(order=order, unit=unit, actor=actor, now=now)
         if reply_text:
             return workorder_reply(order=order, actor=actor, text=reply_text, now=now)
-        if dispatch:
-            unit = route(category=category, customer=customer, area_class=resolved_area)
-            if unit is not None:
-                return workorder_dispatch(order=order, actor=actor, unit=unit, now=now)
     return order
 
 
