@@ -31,8 +31,11 @@
         body.innerHTML = html;
         // Fragments may carry their own scripts (charts); run them in order.
         body.querySelectorAll("script").forEach(function (old) {
+          var type = (old.getAttribute("type") || "").toLowerCase();
+          if (type && type !== "text/javascript" && type !== "module") { return; }  // data, not code
           var s = document.createElement("script");
-          if (old.src) { s.src = old.src; } else { s.textContent = old.textContent; }
+          Array.prototype.forEach.call(old.attributes, function (a) { s.setAttribute(a.name, a.value); });
+          if (!old.src) { s.textContent = old.textContent; }
           old.replaceWith(s);
         });
       })
