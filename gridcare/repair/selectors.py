@@ -98,16 +98,10 @@ def vehicles_visible(*, user: Any) -> QuerySet[Vehicle]:
 
 
 def _positions(vehicles: list[Vehicle]) -> dict[int, tuple[float, float]]:
-    """Latest GPS fix per vehicle where the gps app has one, else the vehicle's home."""
-    found: dict[int, tuple[float, float]] = {}
-    try:
-        from gridcare.gps import selectors as gps
-    except ImportError:  # pragma: no cover - the gps app is part of the project
-        gps = None  # type: ignore[assignment]
-    latest = getattr(gps, "latest_positions_map", None) if gps else None
-    if latest is not None:
-        found = latest([v.pk for v in vehicles])
-    return {v.pk: found.get(v.pk, (v.home_lat, v.home_lon)) for v in vehicles}
+    """Latest GPS fix per vehicle, else the vehicle's home position (one query for the whole fleet)."""
+    from gridcare.gps.selectors import vehicle_positions
+
+    return {pk: (p.lat, p.lon) for pk, p in vehicle_positions(vehicles).items()}
 
 
 def fleet(*, user: Any) -> tuple[ranking.Fleet, dict[int, Vehicle]]:

@@ -248,3 +248,19 @@ def test_etr_only_moves_later_with_a_reason(city: City) -> None:
         outage=outage, etr=minutes(150), reason="需更换变压器", actor=city.dispatcher_north, now=minutes(7)
     )
     assert outage.etr == minutes(150) and outage.etr_updated_at == minutes(7)
+
+
+def test_candidates_rank_from_the_latest_gps_fix(city: City) -> None:
+    from gridcare.gps.models import LatestPosition
+    from gridcare.repair.selectors import candidates
+
+    near_home, far_home = vehicle(city), vehicle(city, None, "浙A·D0005")
+    Vehicle.objects.filter(pk=far_home.pk).update(home_lat=31.5, home_lon=121.5)
+    order = repair_call(city, minutes(0))
+    ticket = RepairTicket.objects.get(workorder=order)
+    assert candidates(user=city.dispatcher_north, ticket=ticket)[0][0].plate == near_home.plate
+    # The far vehicle reports it is right at the fault now; the other one has driven away.
+    for v, (lat, lon) in ((far_home, (ticket.lat, ticket.lon)), (near_home, (31.9, 121.9))):
+        LatestPosition.objects.create(vehicle=v, lat=lat, lon=lon, fixed_at=minutes(0), received_at=minutes(0))
+    ranked = candidates(user=city.dispatcher_north, ticket=ticket)
+    assert ranked[0][0].plate == far_home.plate and ranked[0][1].distance_km < 1

@@ -1,0 +1,119 @@
+"""Which fixes move a vehicle's latest position: order, duplicates and the speed filter. Pure (no database).
+
+Rules, applied per vehicle in fix-time order:
+- a fix the device marks invalid is kept in the track (flag `invalid`) and moves nothing;
+- a fix not newer than the latest is history only (buffered fixes sent late); an exact repeat of the
+  latest (same time and place, a client retrying after a lost answer) is dropped;
+- a newer fix whose implied speed from the latest exceeds the limit (plus a jitter allowance) is a jump:
+  kept in the track with flag `jump`, the latest stays. After `jump_reset` jumps in a row the stored
+  position is the one that was wrong (e.g. a bad first fix), so the newest fix replaces it;
+- anything else becomes the latest position.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from gridcare.core.geo import haversine_m
+from gridcare.gps.parsing import Fix
+
+# GPS noise: two fixes a second apart can sit tens of metres apart while the vehicle stands still.
+JITTER_ALLOWANCE_M = 100.0
+
+FLAG_OK, FLAG_JUMP, FLAG_INVALID = "ok", "jump", "invalid"
+
+
+@dataclass(frozen=True)
+class LatestState:
+    fixed_at: dt.datetime
+    received_at: dt.datetime
+    lat: float
+    lon: float
+    speed_kmh: float | None = None
+    course: float | None = None
+    accuracy: float | None = None
+    battery: float | None = None
+    jump_streak: int = 0
+
+    @classmethod
+    def from_fix(cls, fix: Fix, received_at: dt.datetime) -> LatestState:
+        return cls(
+            fixed_at=fix.fixed_at,
+            received_at=received_at,
+            lat=fix.lat,
+            lon=fix.lon,
+            speed_kmh=fix.speed_kmh,
+            course=fix.course,
+            accuracy=fix.accuracy,
+            battery=fix.battery,
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    vehicle_id: int
+    fix: Fix
+    flag: str
+    moves_latest: bool
+
+
+@dataclass
+class Outcome:
+    decisions: list[Decision]
+    changed: dict[int, LatestState]  # latest rows to upsert
+    duplicates: int = 0
+
+    @property
+    def jumps(self) -> int:
+        return sum(1 for d in self.decisions if d.flag == FLAG_JUMP)
+
+
+def implied_speed_too_high(previous: LatestState, fix: Fix, max_speed_kmh: float) -> bool:
+    seconds = (fix.fixed_at - previous.fixed_at).total_seconds()
+    distance = haversine_m(previous.lat, previous.lon, fix.lat, fix.lon)
+    return distance > max_speed_kmh / 3.6 * max(seconds, 0.0) + JITTER_ALLOWANCE_M
+
+
+def decide(
+    items: Sequence[tuple[int, Fix]],
+    latest: dict[int, LatestState],
+    *,
+    received_at: dt.datetime,
+    max_speed_kmh: float | None,
+    jump_reset: int,
+) -> Outcome:
+    """Classify `items` (vehicle id, fix) against the stored `latest` states; `max_speed_kmh=None` turns the
+    speed filter off."""
+    by_vehicle: dict[int, list[Fix]] = defaultdict(list)
+    for vehicle_id, fix in items:
+        by_vehicle[vehicle_id].append(fix)
+    outcome = Outcome(decisions=[], changed={})
+    for vehicle_id, fixes in by_vehicle.items():
+        current = latest.get(vehicle_id)
+        for fix in sorted(fixes, key=lambda f: f.fixed_at):
+            if not fix.valid:
+                outcome.decisions.append(Decision(vehicle_id, fix, FLAG_INVALID, False))
+                continue
+            if current is not None and fix.fixed_at <= current.fixed_at:
+                if fix.fixed_at == current.fixed_at and (fix.lat, fix.lon) == (current.lat, current.lon):
+                    outcome.duplicates += 1
+                    continue
+                outcome.decisions.append(Decision(vehicle_id, fix, FLAG_OK, False))
+                continue
+            if (
+                current is not None
+                and max_speed_kmh is not None
+                and implied_speed_too_high(current, fix, max_speed_kmh)
+                and current.jump_streak + 1 < jump_reset
+            ):
+                current = replace(current, jump_streak=current.jump_streak + 1)
+                outcome.changed[vehicle_id] = current
+                outcome.decisions.append(Decision(vehicle_id, fix, FLAG_JUMP, False))
+                continue
+            current = LatestState.from_fix(fix, received_at)
+            outcome.changed[vehicle_id] = current
+            outcome.decisions.append(Decision(vehicle_id, fix, FLAG_OK, True))
+    return outcome

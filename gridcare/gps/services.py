@@ -1,0 +1,177 @@
+"""Writes of the GPS app: storing fixes (batched) and pruning the track history.
+
+Positions are telemetry, not decisions by a person: thousands arrive per second and the track itself is
+their history, so storing fixes writes no audit event per fix. Pruning, which destroys history, does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+
+from gridcare.core.audit import record_event
+from gridcare.gps.config import GpsConfig, get_config
+from gridcare.gps.filtering import Decision, LatestState, decide
+from gridcare.gps.models import LatestPosition, TrackPoint
+from gridcare.gps.parsing import Fix
+
+# Column order of LatestState, which the raw statements below rely on.
+LATEST_FIELDS = ["fixed_at", "received_at", "lat", "lon", "speed_kmh", "course", "accuracy", "battery", "jump_streak"]
+TRACK_COLUMNS = [
+    "vehicle_id",
+    "fixed_at",
+    "received_at",
+    "lat",
+    "lon",
+    "speed_kmh",
+    "course",
+    "altitude",
+    "accuracy",
+    "hdop",
+    "battery",
+    "flag",
+    "source",
+    "attributes",
+]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int  # track points written
+    moved: int  # vehicles whose latest position changed
+    jumps: int  # fixes refused by the speed filter (kept in the track, flagged)
+    duplicates: int  # exact repeats of the latest fix, dropped
+
+
+def _latest_states(vehicle_ids: list[int]) -> dict[int, LatestState]:
+    rows = (
+        LatestPosition.objects.select_for_update()
+        .filter(vehicle_id__in=vehicle_ids)
+        .order_by("vehicle_id")
+        .values_list("vehicle_id", *LATEST_FIELDS)
+    )
+    return {row[0]: LatestState(*row[1:]) for row in rows}
+
+
+def _datetime_adapter() -> Callable[[dt.datetime], Any]:
+    """Django's own adapter, or the same result without its per-call overhead on SQLite stored in UTC."""
+    if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
+        return lambda value: str(value.astimezone(dt.UTC).replace(tzinfo=None))
+    return connection.ops.adapt_datetimefield_value
+
+
+def _insert_track(decisions: Sequence[Decision], received_at: dt.datetime) -> None:
+    """One executemany instead of bulk_create: building model instances cost more than the insert itself."""
+    ops = connection.ops
+    adapt = _datetime_adapter()
+    table = connection.ops.quote_name(TrackPoint._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in TRACK_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(TRACK_COLUMNS))
+    received = adapt(received_at)
+    rows = [
+        (
+            d.vehicle_id,
+            adapt(d.fix.fixed_at),
+            received,
+            d.fix.lat,
+            d.fix.lon,
+            d.fix.speed_kmh,
+            d.fix.course,
+            d.fix.altitude,
+            d.fix.accuracy,
+            d.fix.hdop,
+            d.fix.battery,
+            d.flag,
+            d.fix.fmt,
+            ops.adapt_json_value(d.fix.attributes, None),
+        )
+        for d in decisions
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)  # noqa: S608 - names from _meta
+
+
+def _upsert_latest(changed: dict[int, LatestState]) -> None:
+    """INSERT … ON CONFLICT (vehicle_id) DO UPDATE: understood by SQLite ≥ 3.24 and PostgreSQL alike."""
+    ops = connection.ops
+    adapt = _datetime_adapter()
+    table = ops.quote_name(LatestPosition._meta.db_table)
+    names = ["vehicle_id", *LATEST_FIELDS]
+    columns = ", ".join(ops.quote_name(c) for c in names)
+    updates = ", ".join(f"{ops.quote_name(c)} = excluded.{ops.quote_name(c)}" for c in LATEST_FIELDS)
+    placeholders = ", ".join(["%s"] * len(names))
+    rows = [
+        (
+            vehicle_id,
+            adapt(s.fixed_at),
+            adapt(s.received_at),
+            s.lat,
+            s.lon,
+            s.speed_kmh,
+            s.course,
+            s.accuracy,
+            s.battery,
+            s.jump_streak,
+        )
+        for vehicle_id, s in sorted(changed.items())
+    ]
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (vehicle_id) DO UPDATE SET {updates}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def positions_ingest(
+    *, items: Sequence[tuple[int, Fix]], received_at: dt.datetime, config: GpsConfig | None = None
+) -> IngestResult:
+    """Store a batch of (vehicle id, fix): every fix into the track, the newest plausible one as the latest.
+
+    The latest rows of the batch's vehicles are locked (in vehicle order, so concurrent writers cannot
+    deadlock) for the read-decide-upsert, so the web endpoint and the listener can write side by side.
+    """
+    config = config or get_config()
+    if not items:
+        return IngestResult(0, 0, 0, 0)
+    vehicle_ids = sorted({vehicle_id for vehicle_id, _ in items})
+    with transaction.atomic():
+        outcome = decide(
+            items,
+            _latest_states(vehicle_ids),
+            received_at=received_at,
+            max_speed_kmh=config.max_speed_kmh if config.speed_filter else None,
+            jump_reset=config.jump_reset_count,
+        )
+        if outcome.decisions:
+            _insert_track(outcome.decisions, received_at)
+        if outcome.changed:
+            _upsert_latest(outcome.changed)
+    moved = len({d.vehicle_id for d in outcome.decisions if d.moves_latest})
+    return IngestResult(len(outcome.decisions), moved, outcome.jumps, outcome.duplicates)
+
+
+def track_prune(*, now: dt.datetime, actor: object = None, batch: int = 10_000, config: GpsConfig | None = None) -> int:
+    """Delete one batch of track points older than the retention period; returns how many were deleted.
+
+    Deleting is idempotent, so two workers pruning at once only share the work.
+    """
+    config = config or get_config()
+    cutoff = now - dt.timedelta(days=config.retention_days)
+    with transaction.atomic():
+        ids = list(
+            TrackPoint.objects.filter(fixed_at__lt=cutoff).order_by("fixed_at").values_list("id", flat=True)[:batch]
+        )
+        if not ids:
+            return 0
+        deleted, _ = TrackPoint.objects.filter(id__in=ids).delete()
+        record_event(
+            actor=actor or "GPS 轨迹清理",
+            action="gps.track_pruned",
+            subject_type="gps.trackpoint",
+            subject_label=f"{config.retention_days} 天前的轨迹",
+            new={"deleted": deleted, "cutoff": cutoff.isoformat()},
+            at=now,
+        )
+    return deleted
