@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(math.ceil(p / 100 * len(ordered))) - 1)]
+    return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def storm(args: argparse.Namespace, out: list[str]) -> None:
@@ -42,7 +42,6 @@ def storm(args: argparse.Namespace, out: list[str]) -> None:
     call_command("migrate", verbosity=0)
     from gridcare.customers.models import Contact, Customer
     from gridcare.grid.models import District, Feeder, ServicePoint, Substation, TransformerArea
-    from gridcare.org.models import OrgUnit
     from gridcare.org.roles import Role
     from gridcare.org.services import ManagerSpec, orgunit_create, site_create, user_create
     from gridcare.repair import grouping
@@ -57,12 +56,30 @@ def storm(args: argparse.Namespace, out: list[str]) -> None:
     with transaction.atomic():
         site = site_create(code="S", name="城区", actor=None)
         mgr = [ManagerSpec("甲", "13900000001"), ManagerSpec("乙", "13900000002")]
-        company = orgunit_create(code="C", name="公司", kind="company", site=site, duty_phone="1", managers=mgr,
-                                 actor=None)
-        center = orgunit_create(code="95598", name="95598", kind="center_95598", site=site, duty_phone="2",
-                                managers=mgr, parent=company, scope_unit=company, actor=None)
-        rc = orgunit_create(code="RC", name="报修中心", kind="repair_center", site=site, duty_phone="3",
-                            managers=mgr, parent=company, actor=None)
+        company = orgunit_create(
+            code="C", name="公司", kind="company", site=site, duty_phone="1", managers=mgr, actor=None
+        )
+        center = orgunit_create(
+            code="95598",
+            name="95598",
+            kind="center_95598",
+            site=site,
+            duty_phone="2",
+            managers=mgr,
+            parent=company,
+            scope_unit=company,
+            actor=None,
+        )
+        rc = orgunit_create(
+            code="RC",
+            name="报修中心",
+            kind="repair_center",
+            site=site,
+            duty_phone="3",
+            managers=mgr,
+            parent=company,
+            actor=None,
+        )
         agent = user_create(username="agent", password=None, role=Role.AGENT, unit=center, actor=None)
         district = District.objects.create(code="D", name="城区", area_class="urban")
         sub = Substation.objects.create(code="SUB", name="变电站", lat=30.2, lon=120.1, unit=rc)
@@ -70,20 +87,44 @@ def storm(args: argparse.Namespace, out: list[str]) -> None:
         for fi in range(n_feeders):
             feeder = Feeder.objects.create(code=f"F{fi}", name=f"{fi}线", substation=sub, unit=rc)
             for ai in range(per_feeder):
-                areas.append(TransformerArea.objects.create(
-                    code=f"TA{fi}-{ai}", name=f"{fi}线{ai}台区", feeder=feeder, rated_kva=400,
-                    lat=30.2 + fi / 100, lon=120.1 + ai / 100, district=district, unit=rc))
+                areas.append(
+                    TransformerArea.objects.create(
+                        code=f"TA{fi}-{ai}",
+                        name=f"{fi}线{ai}台区",
+                        feeder=feeder,
+                        rated_kva=400,
+                        lat=30.2 + fi / 100,
+                        lon=120.1 + ai / 100,
+                        district=district,
+                        unit=rc,
+                    )
+                )
         sps = ServicePoint.objects.bulk_create(
             ServicePoint(code=f"SP{i}", transformer_area=areas[i // customers_per_area], lat=30.2, lon=120.1)
-            for i in range(len(areas) * customers_per_area))
+            for i in range(len(areas) * customers_per_area)
+        )
         customers = Customer.objects.bulk_create(
-            Customer(account_no=f"{5000000000 + i}", name=f"客户{i}", customer_type="lv_resident", category="resident",
-                     voltage_level="220V", contract_kva=8, address=f"路{i}号", district=district, area_class="urban",
-                     service_point=sps[i], service_unit=rc, opened_on=dt.date(2020, 1, 1))
-            for i in range(len(sps)))
+            Customer(
+                account_no=f"{5000000000 + i}",
+                name=f"客户{i}",
+                customer_type="lv_resident",
+                category="resident",
+                voltage_level="220V",
+                contract_kva=8,
+                address=f"路{i}号",
+                district=district,
+                area_class="urban",
+                service_point=sps[i],
+                service_unit=rc,
+                opened_on=dt.date(2020, 1, 1),
+            )
+            for i in range(len(sps))
+        )
         if any(c.pk is None for c in customers):
             customers = list(Customer.objects.order_by("id"))
-        Contact.objects.bulk_create(Contact(customer=c, name=c.name, phone=f"139{i:08d}") for i, c in enumerate(customers))
+        Contact.objects.bulk_create(
+            Contact(customer=c, name=c.name, phone=f"139{i:08d}") for i, c in enumerate(customers)
+        )
     category = Category.objects.get(code="repair")
     by_area: dict[int, list] = {}
     for c, sp in zip(customers, sps, strict=True):
@@ -135,8 +176,14 @@ def storm(args: argparse.Namespace, out: list[str]) -> None:
     t_all = time.perf_counter()
     for at, person, fault in calls:
         t0 = time.perf_counter()
-        order = workorder_create(actor=agent, channel="phone", category=category, customer=person,  # type: ignore[arg-type]
-                                 description="停电", now=at)
+        order = workorder_create(
+            actor=agent,
+            channel="phone",
+            category=category,
+            customer=person,  # type: ignore[arg-type]
+            description="停电",
+            now=at,
+        )
         latencies.append((time.perf_counter() - t0) * 1000)
         truth[order.pk] = fault
     wall = time.perf_counter() - t_all
@@ -182,8 +229,18 @@ def ranking_bench(args: argparse.Namespace, out: list[str]) -> None:
 
     rng = np.random.default_rng(args.seed)
     n = args.vehicles
-    rows = [(i, 30.0 + rng.random(), 120.0 + rng.random(), ["lv", "mv", "both"][i % 3], f"/1/{2 + i % 8}/{100 + i}/",
-             float(rng.integers(0, 4) * 60), bool(rng.random() > 0.1)) for i in range(n)]
+    rows = [
+        (
+            i,
+            30.0 + rng.random(),
+            120.0 + rng.random(),
+            ["lv", "mv", "both"][i % 3],
+            f"/1/{2 + i % 8}/{100 + i}/",
+            float(rng.integers(0, 4) * 60),
+            bool(rng.random() > 0.1),
+        )
+        for i in range(n)
+    ]
     fleet = ranking.make_fleet(rows)
     points = [(30.0 + rng.random(), 120.0 + rng.random()) for _ in range(2000)]
     times = []
@@ -194,8 +251,11 @@ def ranking_bench(args: argparse.Namespace, out: list[str]) -> None:
     base = []
     for lat, lon in points[:200]:
         t0 = time.perf_counter()
-        scored = [((haversine_m(lat, lon, r[1], r[2]) / 1000 * 1.3) / 25 * 60 + r[5], r[0]) for r in rows
-                  if r[6] and r[3] in ("lv", "both") and r[4].startswith("/1/3/")]
+        scored = [
+            ((haversine_m(lat, lon, r[1], r[2]) / 1000 * 1.3) / 25 * 60 + r[5], r[0])
+            for r in rows
+            if r[6] and r[3] in ("lv", "both") and r[4].startswith("/1/3/")
+        ]
         scored.sort()
         base.append((time.perf_counter() - t0) * 1000)
     out += [

@@ -69,6 +69,7 @@ def _register_routers() -> None:
     from gridcare.org.api import router as org_router
     from gridcare.repair.api import router as repair_router
     from gridcare.tags.api import router as tags_router
+    from gridcare.tags.api import segments_router
     from gridcare.workorders.api import router as workorders_router
 
     api.add_router("/org", org_router)
@@ -78,6 +79,7 @@ def _register_routers() -> None:
     api.add_router("/repair", repair_router)
     api.add_router("/notices", notices_router)
     api.add_router("/tags", tags_router)
+    api.add_router("/segments", segments_router)
     api.add_router("/dsm", dsm_router)
     api.add_router("/tariffs", tariffs_router)
 

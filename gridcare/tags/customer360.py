@@ -1,0 +1,1 @@
+SECTIONS = [("客户标签", "tags:portrait", 15)]
