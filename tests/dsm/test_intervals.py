@@ -42,7 +42,7 @@ def analytics(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
 
 def stored(root: Path, kind: str = "interval") -> list[tuple]:
     """The store's rows; wide interval rows come back as (customer_id, day, slot, kw, filled) readings."""
-    query = f"select * from read_parquet('{store.glob(kind, root)}') order by customer_id, day"  # noqa: S608
+    query = f"select * from read_parquet('{store.glob(kind, root)}') order by customer_id, day"
     rows = duckdb.sql(query).fetchall()
     if kind != "interval":
         return rows

@@ -228,3 +228,14 @@ def test_catalogue_review_and_segment_pages_render_for_an_analyst(published: Non
     assert "/api/v1/tags/segments/evaluate" in page
     login(client, city.agent)
     assert client.get("/tags/").status_code == 404
+
+
+def test_a_saved_segment_is_the_audience_of_a_notice(published: None, city: City) -> None:
+    from gridcare.notices.audiences import Audience, audience_queryset
+    from gridcare.tags import services as tag_services
+
+    _run()
+    segment = tag_services.segment_save(name="居民", expression="elec_category=居民", actor=city.analyst)
+    expected = set(selectors.segment_bitmap(user=city.admin, expression="elec_category=居民"))
+    got = {c.pk for c in audience_queryset(Audience(segment=str(segment.pk)))}
+    assert got == expected & {c.pk for c in (city.north_customer, city.south_customer)}

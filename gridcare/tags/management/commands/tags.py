@@ -74,7 +74,12 @@ class Command(BaseCommand):
 
     def do_run(self, options: dict[str, Any]) -> None:
         from gridcare.tags import engine
+        from gridcare.workorders.export import export_work_orders
 
+        # Work orders live in the web database: export them to the analytics store first, so the
+        # customer-service tags (报修频次, 投诉次数, 满意度 …) see today's orders.
+        _, exported = export_work_orders(Path(services.settings.ANALYTICS_DIR))
+        self.stdout.write(f"exported {exported} work orders to the analytics store")
         inputs = engine.find_inputs(Path(services.settings.ANALYTICS_DIR))
         as_of = _date(options["as_of"]) if options["as_of"] else engine.last_data_day(inputs)
         if as_of is None:
