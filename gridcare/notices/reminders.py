@@ -115,6 +115,28 @@ def read_payments(path: Path, *, today: dt.date, lookback_days: int = 120) -> li
             [str(path), since],
         )
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
+    return _with_accounts(rows, has_account_no="account_no" in columns)
+
+
+def _with_accounts(rows: list[dict[str, Any]], *, has_account_no: bool) -> list[dict[str, Any]]:
+    """The analytics store keys customers by their database id (`customer_id`, as the demo city and the tags
+    engine do); reminders address them by account number. Balances may be named `prepaid_balance_yuan`."""
+    if not has_account_no:
+        from gridcare.customers.models import Customer
+
+        ids = {int(r["customer_id"]) for r in rows if str(r.get("customer_id") or "").isdigit()}
+        accounts: dict[int, str] = {}
+        id_list = sorted(ids)
+        for i in range(0, len(id_list), 900):
+            accounts.update(Customer.objects.filter(pk__in=id_list[i : i + 900]).values_list("pk", "account_no"))
+        for r in rows:
+            cid = str(r.get("customer_id") or "")
+            # An id that is no customer's primary key is taken as the account number itself (imported files).
+            r["account_no"] = accounts.get(int(cid), cid) if cid.isdigit() else cid
+    for r in rows:
+        if r.get("balance") is None and r.get("prepaid_balance_yuan") is not None:
+            r["balance"] = r["prepaid_balance_yuan"]
+    return rows
