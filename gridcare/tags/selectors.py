@@ -18,6 +18,7 @@ import duckdb
 from django.db.models import Q
 from pyroaring import BitMap
 
+from gridcare.core import refdata
 from gridcare.core.errors import NotFound, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_get, customers_visible
@@ -153,7 +154,9 @@ def current_bitmaps() -> BitmapSet:
     for pk, codes in done:
         for code in codes:
             source.setdefault(code, pk)
-    key = (version.number, done[0][0], *sorted(set(source.values())))
+    # The reference-data generation is part of the key: a reset database (tests) or reorganised units
+    # must not be answered from bitmaps or scopes cached for other rows with the same ids.
+    key = (refdata.generation, version.number, done[0][0], *sorted(set(source.values())))
     with _lock:
         cached = _cache.get("bitmaps")
         if cached is not None and cached.key == key:
