@@ -49,3 +49,16 @@ def units_visible(user: Any) -> QuerySet[OrgUnit]:
     if root is None:
         return OrgUnit.objects.none()
     return OrgUnit.objects.filter(path__startswith=root.path)
+
+
+def unit_ids_filter(user: Any, field: str) -> Q:
+    """Like `unit_filter`, but as `field_id IN (SELECT id FROM units of the scope)`: one statement still, with
+    no join to the unit table, which matters on million-row tables (customers). Units number in hundreds."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    if user.sees_everything:
+        return Q()
+    root = scope_root(user)
+    if root is None:
+        return Q(pk__in=[])
+    return Q(**{f"{field}_id__in": OrgUnit.objects.filter(path__startswith=root.path).values("pk")})

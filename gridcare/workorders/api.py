@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from gridcare.core.errors import NotFound, ServiceError
-from gridcare.customers.selectors import customer_get
+from gridcare.customers.selectors import customer_for_intake
 from gridcare.workorders import actions, selectors, services
 from gridcare.workorders.models import ReturnVisit, WorkOrder
 from gridcare.workorders.reference import category_by_code
@@ -203,7 +203,7 @@ def create(request: HttpRequest, payload: WorkOrderIn) -> Status[dict[str, Any]]
     customer = None
     if payload.account_no:
         try:
-            customer = customer_get(user=user, account_no=payload.account_no)
+            customer = customer_for_intake(user=user, account_no=payload.account_no)
         except NotFound as exc:
             raise ServiceError(exc.message, field="account_no") from None
 

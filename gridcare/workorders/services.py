@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from gridcare.core.audit import build_event, record_event, record_events
@@ -312,17 +312,19 @@ def _supply_class(customer: Customer | None, params: dict[str, Any]) -> str:
 
 
 def _find_repeat(customer: Customer, category: Category, now: dt.datetime) -> WorkOrder | None:
-    family = [category.pk] + ([category.parent_id] if category.parent_id else [])
-    similar = Q(category_id__in=family) | Q(category__parent_id__in=family)
-    earlier = (
-        WorkOrder.objects.filter(customer=customer, accepted_at__gte=now - REPEAT_WINDOW)
-        .filter(similar)
-        .exclude(status__in=[Status.CANCELLED])
-        .order_by("accepted_at", "id")
-        .first()
+    # The family (the category, its parent and their children) from the cached taxonomy: no join needed.
+    family = {category.pk, category.parent_id} - {None}
+    similar = [c.pk for c in reference().categories.values() if c.pk in family or c.parent_id in family]
+    found = list(
+        WorkOrder.objects.filter(
+            customer_id=customer.pk, accepted_at__gte=now - REPEAT_WINDOW, category_id__in=similar or [category.pk]
+        )
+        .exclude(status=Status.CANCELLED)
+        .order_by("accepted_at", "id")[:1]
     )
-    if earlier is None:
+    if not found:
         return None
+    earlier = found[0]
     return earlier.main if earlier.status == Status.MERGED and earlier.main_id else earlier
 
 

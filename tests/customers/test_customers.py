@@ -82,3 +82,10 @@ def test_search_page_with_one_match_opens_the_customer(city: City, client: Clien
 def test_pages_need_login(client: Client, db: None) -> None:
     assert client.get("/customers/").status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_customers_under_feeder_is_one_query_within_a_scope(city: City, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    with django_assert_num_queries(1):
+        assert list(customers_under_feeder(user=city.dispatcher_north, feeder=city.north_net.feeder)) == [
+            city.north_customer
+        ]
