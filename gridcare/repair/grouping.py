@@ -75,7 +75,10 @@ def group_calls(calls: Iterable[Call], areas_per_feeder: Mapping[int, int], rule
         if call.feeder is None:
             continue
         live = [g for g in area_open.values() if g.feeder == call.feeder and call.at - g.last_at <= rule.window]
-        if len({g.area for g in live}) >= rule.feeder_threshold(areas_per_feeder.get(call.feeder, 1)):
+        # Only device outages (台区 with two calls or more) count towards the feeder: single calls are
+        # probable service outages, and in a storm they are sprinkled over every feeder.
+        devices = {g.area for g in live if g.level == "transformer_area"}
+        if len(devices) >= rule.feeder_threshold(areas_per_feeder.get(call.feeder, 1)):
             merged = Group("feeder", None, call.feeder, min(g.first_at for g in live), call.at)
             for g in live:
                 merged.calls += g.calls

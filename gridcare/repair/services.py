@@ -174,7 +174,9 @@ def _maybe_roll_up(feeder: Any, at: dt.datetime, current: ProbableOutage) -> Pro
         .exclude(level=OutageLevel.FEEDER)
     )
     areas_on_feeder = feeder.areas.count()
-    if len({o.transformer_area_id for o in live}) < RULE.feeder_threshold(areas_on_feeder):
+    # Only device outages (台区 with two calls or more) count: single calls are sprinkled everywhere in a storm.
+    devices = {o.transformer_area_id for o in live if o.level == OutageLevel.TRANSFORMER_AREA}
+    if len(devices) < RULE.feeder_threshold(areas_on_feeder):
         return current
     # Several 台区 of one feeder are dark at once: it is the feeder. One main ticket for all calls.
     rolled = ProbableOutage.objects.create(

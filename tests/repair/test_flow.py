@@ -188,12 +188,15 @@ def test_fifty_calls_from_one_area_make_one_outage_and_one_assignment(city: City
 def test_calls_spread_over_most_of_a_feeder_roll_up_to_the_feeder(city: City) -> None:
     net = f.make_network(city.north, areas=5)
     for i, area in enumerate(net.areas[:3]):
-        repair_call(city, minutes(i), customer=f.make_customer(city.north, area))
+        for k in range(2):  # two calls from each 台区: a device outage, not one customer's fault
+            repair_call(city, minutes(i + k / 2), customer=f.make_customer(city.north, area))
     # Three of five 台区: could be three separate faults in a storm, so they stay separate.
     assert ProbableOutage.objects.exclude(state="merged").count() == 3
     repair_call(city, minutes(3), customer=f.make_customer(city.north, net.areas[3]))
+    assert ProbableOutage.objects.exclude(state="merged").count() == 4  # one call: a service outage so far
+    repair_call(city, minutes(3.5), customer=f.make_customer(city.north, net.areas[3]))
     live = ProbableOutage.objects.exclude(state="merged")
-    assert live.count() == 1 and live.get().level == "feeder" and live.get().call_count == 4
+    assert live.count() == 1 and live.get().level == "feeder" and live.get().call_count == 8
     assert RepairTicket.objects.filter(outage=live.get(), is_main=True).count() == 1
 
 
