@@ -74,6 +74,11 @@ class Customer(models.Model):
         _("重要客户等级"), max_length=10, choices=ImportantLevel.choices, blank=True, default=""
     )
     is_sensitive = models.BooleanField(_("敏感客户"), default=False)
+    # The person who looks after this customer (important customers, large accounts): follow-ups and
+    # load-control events go to them, else to the supply unit.
+    account_manager = models.ForeignKey(
+        "org.User", verbose_name=_("客户经理"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     opened_on = models.DateField(_("立户日期"))
     status = models.CharField(_("状态"), max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.NORMAL)
 

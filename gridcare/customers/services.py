@@ -31,6 +31,7 @@ AUDITED_FIELDS = [
     "is_sensitive",
     "opened_on",
     "status",
+    "account_manager",
 ]
 UPDATABLE_FIELDS = set(AUDITED_FIELDS) - {"account_no"}
 

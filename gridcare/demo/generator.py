@@ -483,6 +483,23 @@ def build_demo_city(
                     _events(plan, Customer, customer0, plan.n),
                     _events(plan, Contact, contact0, plan.n),
                 ]
+                # Important customers are looked after by the marketing department's account manager.
+                manager = next((u for u in users if u.username == "dept"), None)
+                if manager is not None:
+                    managed = (
+                        Customer.objects.filter(pk__gte=customer0)
+                        .exclude(important_level="")
+                        .update(account_manager=manager)
+                    )
+                    events.append(
+                        build_event(
+                            actor=ACTOR,
+                            action="demo.account_managers",
+                            subject_type="customers.customer",
+                            subject_label="重要客户的客户经理",
+                            new={"account_manager": manager.username, "customers": managed},
+                        )
+                    )
                 v0, n_vehicles = _load_vehicles(plan, units)
                 events.append(_events(plan, Vehicle, v0, n_vehicles))
                 bulk.reset_sequences(

@@ -389,6 +389,7 @@ def load_limit_check_one(*, now: dt.datetime, source: str | None = None) -> int:
                 defaults={
                     "customer": limit.customer,
                     "unit": limit.customer.service_unit,
+                    "account_manager": limit.customer.account_manager,
                     "first_over_at": first,
                     "intervals_over": len(over),
                     "peak_kw": Decimal(str(round(float(np.nanmax(row)), 1))),

@@ -190,17 +190,18 @@ def _actor_name(actor: Actor) -> str:
 
 def _create_follow_ups(*, notice: Notice, customers: QuerySet[Customer], due_at: dt.datetime) -> int:
     rows = customers.filter(Q(important_level__gt="") | Q(is_sensitive=True)).values_list(
-        "id", "service_unit_id", "important_level", "is_sensitive"
+        "id", "service_unit_id", "important_level", "is_sensitive", "account_manager_id"
     )
     tasks = [
         FollowUpTask(
             notice=notice,
             customer_id=cid,
             unit_id=unit_id,
+            assignee_id=manager_id,  # the customer's account manager; the unit's queue when none is named
             reason="重要客户" if level else "敏感客户" if sensitive else "",
             due_at=due_at,
         )
-        for cid, unit_id, level, sensitive in rows
+        for cid, unit_id, level, sensitive, manager_id in rows
     ]
     FollowUpTask.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=1000)
     return len(tasks)

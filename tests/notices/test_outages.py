@@ -230,7 +230,9 @@ def test_fault_outage_from_repair_calls_etr_and_restoration_reach_callers_and_af
 
 
 def test_important_and_sensitive_customers_get_a_follow_up_task(city: City) -> None:
-    vip = f.make_customer(city.north, city.north_net.areas[1], important_level="first")
+    vip = f.make_customer(
+        city.north, city.north_net.areas[1], important_level="first", account_manager=city.dispatcher_north
+    )
     touchy = f.make_customer(city.north, city.north_net.areas[1], is_sensitive=True)
     notice = services.outage_publish(outage=planned(city), actor=None, now=NOW)
     tasks = {t.customer_id: t for t in FollowUpTask.objects.filter(notice=notice)}
@@ -238,6 +240,8 @@ def test_important_and_sensitive_customers_get_a_follow_up_task(city: City) -> N
     assert tasks[vip.pk].reason == "重要客户" and tasks[touchy.pk].reason == "敏感客户"
     assert tasks[vip.pk].due_at == notice.outage.starts_at - dt.timedelta(hours=24)
     assert tasks[vip.pk].unit == city.north
+    # The VIP's account manager gets the task by name; without one it waits in the unit's queue.
+    assert tasks[vip.pk].assignee == city.dispatcher_north and tasks[touchy.pk].assignee is None
 
 
 def test_opt_out_is_respected_except_for_legally_required_notices(city: City) -> None:
