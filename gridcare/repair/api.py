@@ -196,6 +196,14 @@ def ticket(request: HttpRequest, number: str) -> dict[str, Any]:
     return ticket_out(_ticket(_user(request), number))
 
 
+@router.post("/tickets/{number}/ack", response=TicketOut, summary="报修中心系统确认收到（C 点）")
+def ack(request: HttpRequest, number: str) -> dict[str, Any]:
+    user = _user(request)
+    _require(user, DISPATCH_ROLES)
+    rs.repair_receive(ticket=_ticket(user, number), actor=user)
+    return ticket_out(_ticket(user, number))
+
+
 @router.get("/tickets/{number}/candidates", response=list[CandidateOut], summary="按预计到达时间排序的候选车辆")
 def candidates(
     request: HttpRequest, number: str, need: str | None = None, unit: str | None = None, limit: int = 10
@@ -296,7 +304,7 @@ def fault(request: HttpRequest, pk: int, payload: FaultIn) -> dict[str, Any]:
     return ticket_out(RepairTicket.objects.get(pk=t.pk))
 
 
-CREW_ACTIONS = {"accept", "decline", "depart", "arrive", "done", "restore"}
+CREW_ACTIONS = {"receive", "accept", "decline", "depart", "arrive", "done", "restore"}
 
 
 @router.post("/crew/assignments/{pk}/{action}", response=TicketOut, summary="班组操作：接单/拒单/出发/到达/修复/复电")
@@ -307,7 +315,9 @@ def crew_action(request: HttpRequest, pk: int, action: str, payload: PositionIn)
         raise ServiceError(f"未知的操作 {action!r}；可选：{', '.join(sorted(CREW_ACTIONS))}", field="action")
     a = _assignment(user, pk)
     lat, lon = payload.lat, payload.lon
-    if action == "accept":
+    if action == "receive":  # the device confirms it has the order: E
+        rs.repair_device_receive(assignment=a, actor=user)
+    elif action == "accept":
         rs.repair_accept(assignment=a, actor=user, lat=lat, lon=lon)
     elif action == "decline":
         rs.repair_decline(assignment=a, actor=user, reason=payload.reason)

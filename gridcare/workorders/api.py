@@ -32,6 +32,9 @@ class WorkOrderIn(Schema):
     area_class: str | None = None
     application_params: dict[str, Any] = Field(default_factory=dict)
     reply_text: str = Field("", description="咨询、查询类可当场答复")
+    call_ended_at: dt.datetime | None = Field(
+        None, description="客户挂机时间（话务系统/IVR 提供；故障报修的 A 点，缺省为受理时间）"
+    )
 
 
 class DeadlineOut(Schema):
@@ -221,6 +224,7 @@ def create(request: HttpRequest, payload: WorkOrderIn) -> Status[dict[str, Any]]
             area_class=payload.area_class,
             application_params=payload.application_params,
             reply_text=payload.reply_text,
+            call_ended_at=payload.call_ended_at,
         )
 
     key = request.headers.get("Idempotency-Key")
