@@ -39,6 +39,11 @@ class Command(BaseCommand):
         run.add_argument("--tags", default="", help="comma-separated tag codes (default: all)")
         run.add_argument("--as-of", default=None, help="statistics date, YYYY-MM-DD (default: the last data day)")
         run.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+        run.add_argument(
+            "--no-export",
+            action="store_true",
+            help="use the analytics store as it is (skip exporting the ledger and work orders)",
+        )
         cmp = sub.add_parser("compare", help="compare two catalogue versions")
         cmp.add_argument("a", type=int)
         cmp.add_argument("b", type=int)
@@ -73,13 +78,17 @@ class Command(BaseCommand):
         )
 
     def do_run(self, options: dict[str, Any]) -> None:
+        from gridcare.customers.export import export_ledger
         from gridcare.tags import engine
         from gridcare.workorders.export import export_work_orders
 
-        # Work orders live in the web database: export them to the analytics store first, so the
-        # customer-service tags (报修频次, 投诉次数, 满意度 …) see today's orders.
-        _, exported = export_work_orders(Path(services.settings.ANALYTICS_DIR))
-        self.stdout.write(f"exported {exported} work orders to the analytics store")
+        # The ledger and the work orders live in the web database: export them to the analytics store
+        # first, so the tags see today's customers (imports included) and orders (报修频次, 投诉次数 …).
+        if not options.get("no_export"):
+            store = Path(services.settings.ANALYTICS_DIR)
+            _, customers = export_ledger(store)
+            _, orders = export_work_orders(store)
+            self.stdout.write(f"exported {customers} customers and {orders} work orders to the analytics store")
         inputs = engine.find_inputs(Path(services.settings.ANALYTICS_DIR))
         as_of = _date(options["as_of"]) if options["as_of"] else engine.last_data_day(inputs)
         if as_of is None:
