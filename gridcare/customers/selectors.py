@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from gridcare.core.errors import NotFound
 from gridcare.core.text import mask_phone
 from gridcare.customers.models import Contact, Customer
-from gridcare.org.scope import unit_ids_filter
+from gridcare.org.scope import unit_filter
 
 PATH_RELATED = (
     "district",
@@ -22,7 +22,7 @@ PATH_RELATED = (
 
 
 def customers_visible(*, user: Any) -> QuerySet[Customer]:
-    return Customer.objects.filter(unit_ids_filter(user, "service_unit"))
+    return Customer.objects.filter(unit_filter(user, "service_unit"))
 
 
 def customer_for_intake(*, user: Any, account_no: str) -> Customer:

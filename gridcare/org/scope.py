@@ -19,6 +19,8 @@ def scope_root(user: User) -> OrgUnit | None:
 def unit_filter(user: Any, field: str) -> Q:
     """A filter on `field` (a FK to OrgUnit) that keeps rows inside the user's scope.
 
+    Written as `field_id IN (SELECT id FROM the units of the scope)`: one statement, and no join to the unit
+    table, which matters on million-row tables (customers, orders). Units number in hundreds.
     Users without a unit (and anonymous users) see nothing unless they are administrators.
     """
     if not getattr(user, "is_authenticated", False):
@@ -28,7 +30,7 @@ def unit_filter(user: Any, field: str) -> Q:
     root = scope_root(user)
     if root is None:
         return Q(pk__in=[])
-    return Q(**{f"{field}__path__startswith": root.path})
+    return Q(**{f"{field}_id__in": OrgUnit.objects.filter(path__startswith=root.path).values("pk")})
 
 
 def unit_in_scope(user: Any, unit: OrgUnit | None) -> bool:
@@ -49,16 +51,3 @@ def units_visible(user: Any) -> QuerySet[OrgUnit]:
     if root is None:
         return OrgUnit.objects.none()
     return OrgUnit.objects.filter(path__startswith=root.path)
-
-
-def unit_ids_filter(user: Any, field: str) -> Q:
-    """Like `unit_filter`, but as `field_id IN (SELECT id FROM units of the scope)`: one statement still, with
-    no join to the unit table, which matters on million-row tables (customers). Units number in hundreds."""
-    if not getattr(user, "is_authenticated", False):
-        return Q(pk__in=[])
-    if user.sees_everything:
-        return Q()
-    root = scope_root(user)
-    if root is None:
-        return Q(pk__in=[])
-    return Q(**{f"{field}_id__in": OrgUnit.objects.filter(path__startswith=root.path).values("pk")})

@@ -12,7 +12,7 @@ import datetime as dt
 from django.db import connection, transaction
 
 from gridcare.core.audit import build_event, record_events
-from gridcare.org.models import UnitManager
+from gridcare.org.selectors import escalation_chains
 from gridcare.repair.models import AreaTarget, RepairTicket
 
 
@@ -30,18 +30,15 @@ def handle_unaccepted(now: dt.datetime, batch: int = 200) -> int:
         if not tickets:
             return 0
         targets = {t.area_class: t for t in AreaTarget.objects.all()}
+        receivers = {(t.repair_center_id if t.waiting_on == "repair_center" else t.crew_id) for t in tickets} - {None}
+        chains = escalation_chains(receivers)  # type: ignore[arg-type]
         events = []
         for t in tickets:
             target = targets.get(t.area_class) or targets.get("urban")
             every = dt.timedelta(minutes=target.escalate_every_minutes if target else 2)
             receiver = t.repair_center if t.waiting_on == "repair_center" else t.crew
             sender = t.b_by if t.waiting_on == "repair_center" else t.d_by
-            chain = [("值班电话", receiver.duty_phone)] if receiver else []
-            if receiver is not None:
-                chain += [
-                    (f"{m.title or '负责人'} {m.name}", m.phone)
-                    for m in UnitManager.objects.filter(unit=receiver).order_by("rank", "id")
-                ]
+            chain = chains[receiver.pk][1] if receiver is not None else []
             level = t.alert_level + 1
             verb = "派车" if t.waiting_on == "repair_center" else "接单"
             if level <= len(chain):

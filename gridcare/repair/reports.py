@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from gridcare.repair import selectors, timing
-from gridcare.repair.models import ProbableOutage, RepairTicket, Vehicle, VehicleAssignment
+from gridcare.repair.models import ProbableOutage, RepairTicket, VehicleAssignment
 
 BUCKETS = [15, 30, 45, 60, 90, 120, 180, 240, 360]
 
@@ -150,7 +150,3 @@ def busy_rates(*, user: Any, day: dt.date | None = None) -> dict[str, Any]:
             }
         )
     return {"day": day.isoformat(), "units": table}
-
-
-def vehicle_count() -> int:
-    return Vehicle.objects.count()

@@ -11,7 +11,6 @@ from gridcare.org.scope import unit_filter
 from gridcare.repair import ranking, timing
 from gridcare.repair.models import (
     AreaTarget,
-    AssignmentState,
     OutageState,
     ProbableOutage,
     RepairTicket,
@@ -19,9 +18,7 @@ from gridcare.repair.models import (
     Vehicle,
     VehicleAssignment,
 )
-from gridcare.repair.services import open_tickets_q
-
-ACTIVE = [AssignmentState.QUEUED, AssignmentState.RECEIVED, AssignmentState.ACCEPTED]
+from gridcare.repair.services import ACTIVE, open_tickets_q
 
 
 def rules() -> list[timing.SegmentRule]:

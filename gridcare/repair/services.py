@@ -6,6 +6,7 @@ restore power — each stamping its A–H point from the real event, with an aud
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -259,10 +260,6 @@ def repair_receive(*, ticket: RepairTicket, actor: Actor, now: dt.datetime | Non
         if ticket.c_at is not None:
             return ticket
         return _stamp(ticket, "C", now, actor, state=TicketState.RECEIVED)
-
-
-def _queue_minutes(vehicle: Vehicle) -> int:
-    return VehicleAssignment.objects.filter(vehicle=vehicle, state__in=ACTIVE).count()
 
 
 def repair_assign(
@@ -721,36 +718,37 @@ def outage_publish(
         return outage
 
 
-def _notice_outage(outage: ProbableOutage) -> Any:
+def _with_notice_outage(outage: ProbableOutage, act: Callable[[Any], object]) -> None:
+    """Pass the published fault outage (notices) of a probable outage to `act`, when there is one."""
     from gridcare.notices.models import Outage
 
     if outage.notice_outage_id is None:
-        return None
-    return Outage.objects.filter(pk=outage.notice_outage_id).first()
+        return
+    target = Outage.objects.filter(pk=outage.notice_outage_id).first()
+    if target is not None:
+        act(target)
 
 
 def _notice_add_caller(outage: ProbableOutage, customer: Any, actor: Actor, now: dt.datetime) -> None:
     from gridcare.notices import services as notices
 
-    target = _notice_outage(outage)
-    if target is not None:
-        notices.outage_add_callers(outage=target, callers=[customer], actor=actor, now=now)
+    _with_notice_outage(
+        outage, lambda o: notices.outage_add_callers(outage=o, callers=[customer], actor=actor, now=now)
+    )
 
 
 def _notice_etr(outage: ProbableOutage, etr: dt.datetime, reason: str, actor: Actor, now: dt.datetime) -> None:
     from gridcare.notices import services as notices
 
-    target = _notice_outage(outage)
-    if target is not None:
-        notices.outage_update_etr(outage=target, etr=etr, reason=reason, actor=actor, now=now)
+    _with_notice_outage(
+        outage, lambda o: notices.outage_update_etr(outage=o, etr=etr, reason=reason, actor=actor, now=now)
+    )
 
 
 def _notice_restore(outage: ProbableOutage, actor: Actor, now: dt.datetime) -> None:
     from gridcare.notices import services as notices
 
-    target = _notice_outage(outage)
-    if target is not None:
-        notices.outage_restore(outage=target, restored_at=now, actor=actor, now=now)
+    _with_notice_outage(outage, lambda o: notices.outage_restore(outage=o, restored_at=now, actor=actor, now=now))
 
 
 # ---- vehicles -------------------------------------------------------------------------------------

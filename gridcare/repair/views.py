@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from gridcare.repair import reports, selectors
+from gridcare.repair import reports
 
 
 @login_required
@@ -90,7 +90,3 @@ def _export(data: dict, busy: dict) -> HttpResponse:  # type: ignore[type-arg]
     )
     response["Content-Disposition"] = f'attachment; filename="repair-report-{timezone.localdate():%Y%m%d}.xlsx"'
     return response
-
-
-def ticket_count(request: HttpRequest) -> int:
-    return selectors.open_tickets(user=request.user).count()

@@ -49,7 +49,7 @@ from gridcare.workorders.models import (
     WorkOrder,
 )
 from gridcare.workorders.reference import reference
-from gridcare.workorders.states import OPEN, InvalidTransition, target_state
+from gridcare.workorders.states import InvalidTransition, target_state
 
 Actor = User | str | None
 REPEAT_WINDOW = dt.timedelta(hours=getattr(settings, "GRIDCARE_REPEAT_WINDOW_HOURS", 72))
@@ -990,7 +990,3 @@ def visit_record(
         else:
             workorder_archive(order=order, actor=actor, now=now)
         return visit
-
-
-def orders_still_open(customer: Customer) -> list[WorkOrder]:
-    return list(WorkOrder.objects.filter(customer=customer, status__in=OPEN).order_by("-accepted_at"))

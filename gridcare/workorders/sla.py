@@ -6,7 +6,7 @@ Nothing here reads the clock or the database; callers pass `now`, the calendar a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -124,8 +124,3 @@ def supervision_plan(
     else:
         next_check = None
     return Plan(tuple(steps), state, level, next_check)
-
-
-def chain_contacts(duty_phone: str, managers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Who is phoned at each escalation level: the unit's duty line first, then its managers by rank."""
-    return [("值班电话", duty_phone), *managers]

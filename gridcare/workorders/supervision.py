@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from typing import Any
 
 from django.db import connection, transaction
 
 from gridcare.core.models import Event
-from gridcare.org.models import OrgUnit, UnitManager
+from gridcare.org.selectors import escalation_chains
 from gridcare.workorders import sla
 from gridcare.workorders.models import Deadline, WorkOrder
 
@@ -41,21 +40,6 @@ FIELDS = (
 )
 
 
-def _chains(unit_ids: set[int]) -> dict[int, tuple[str, list[tuple[str, str]]]]:
-    """Per unit: its name and who is phoned at each level — the duty line, then managers by rank."""
-    managers: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for unit_id, name, title, phone in (
-        UnitManager.objects.filter(unit_id__in=unit_ids)
-        .order_by("unit_id", "rank", "id")
-        .values_list("unit_id", "name", "title", "phone")
-    ):
-        managers[unit_id].append((f"{title or '负责人'} {name}", phone))
-    return {
-        pk: (name, sla.chain_contacts(duty, managers[pk]))
-        for pk, name, duty in OrgUnit.objects.filter(pk__in=unit_ids).values_list("pk", "name", "duty_phone")
-    }
-
-
 def handle_due_deadlines(now: dt.datetime, batch: int = BATCH) -> int:
     """Act on up to `batch` due deadlines; returns how many were handled (0 when nothing is due)."""
     ops = connection.ops
@@ -66,7 +50,7 @@ def handle_due_deadlines(now: dt.datetime, batch: int = BATCH) -> int:
         rows = list(qs.values_list(*FIELDS)[:batch])
         if not rows:
             return 0
-        chains = _chains({r[9] for r in rows if r[9]})
+        chains = escalation_chains({r[9] for r in rows if r[9]})
         updates: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         overdue: set[int] = set()
