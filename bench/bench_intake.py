@@ -1,9 +1,10 @@
 """Benchmark: work-order intake through the HTTP API, with the server run as in production.
 
 Run alone: `.venv/bin/python bench/bench_intake.py [--db postgres,sqlite] [--duration 20] [--clients 16]
-[--rate 100] [--workers 2]`. For each database: a fresh database (PostgreSQL on 127.0.0.1:5432, created and
+[--rate 100] [--workers 2] [--threads 4]`.
+For each database: a fresh database (PostgreSQL on 127.0.0.1:5432, created and
 dropped here; SQLite in a temporary directory), migrated, the demo city loaded with 2,000 customers, a bearer
-token for the 95598 agent, then `gridcare serve --workers 2` (gunicorn, sync workers, DEBUG=0) on a free
+token for the 95598 agent, then `gridcare serve --workers 2` (gunicorn gthread workers, DEBUG=0) on a free
 loopback port. Measured, after a warm-up:
   closed loop   N clients sending back to back for the duration → sustained requests/s and latency;
   open loop     a fixed rate (100/s): latency from each request's *scheduled* send time, so a slow server
@@ -197,7 +198,7 @@ NUMBER_KEY = b'"number": "'
 
 
 class Client:
-    """One thread's connection. gunicorn's sync workers close after each response; http.client reconnects."""
+    """One thread's connection: kept alive by gthread workers; http.client reconnects when a server closes it."""
 
     def __init__(self, target: Target) -> None:
         self.conn = http.client.HTTPConnection(target.host, target.port, timeout=REQUEST_TIMEOUT)
@@ -537,11 +538,12 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
 
 
 @contextmanager
-def server(env: dict[str, str], port: int, workers: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def server(env: dict[str, str], port: int, workers: int, threads: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`gridcare serve` as production runs it; the whole process group is stopped afterwards."""
     with log.open("wb") as log_file:
         proc = subprocess.Popen(
-            [GRIDCARE, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            [GRIDCARE, "serve", "--host", "127.0.0.1", "--port", str(port)]  # noqa: RUF005 - one line each
+            + ["--workers", str(workers), "--threads", str(threads)],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -665,7 +667,7 @@ def bench_db(kind: str, args: argparse.Namespace) -> DbRun:
             port = free_port()
             load_before = os.getloadavg()
             calibration = calibrate()
-            with server(env, port, args.workers, tmp / "server.log") as proc:
+            with server(env, port, args.workers, args.threads, tmp / "server.log") as proc:
                 target = Target("127.0.0.1", port, token, accounts)
                 warm = closed_loop(target, intake_request, 4, args.warmup)
                 warm.merge(closed_loop(target, healthz_request, 4, 1.0))
@@ -782,10 +784,11 @@ def report(runs: list[DbRun], args: argparse.Namespace, started: dt.datetime) ->
         f"GridCare intake benchmark — {started:%Y-%m-%d %H:%M} UTC, {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} CPUs ({platform.processor() or platform.machine()})",
         f"command: .venv/bin/python bench/bench_intake.py --db {args.db} --duration {args.duration:g} "
-        f"--clients {args.clients} --rate {args.rate:g} --workers {args.workers} --profile {args.profile}",
+        f"--clients {args.clients} --rate {args.rate:g} --workers {args.workers} --threads {args.threads}"
+        f" --profile {args.profile}",
         f"code: {code_version()}",
-        f"server: gridcare serve --workers {args.workers} (gunicorn sync workers, DEBUG=0, access log on) on 127.0.0.1;"
-        " each request a new TCP connection (sync workers do not keep connections alive)",
+        f"server: gridcare serve --workers {args.workers} --threads {args.threads} (gunicorn gthread workers, DEBUG=0,"
+        " access log on) on 127.0.0.1; each client thread keeps its connection alive",
         "load generator: this process, http.client in threads; open loop measures from the scheduled send time",
         "intake mix: 60 % customer requests (5 categories, 2,000 demo accounts), 40 % non-customer consultations;"
         " half with an Idempotency-Key",
@@ -851,6 +854,7 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=15.0, help="open loop: seconds allowed after the schedule")
     parser.add_argument("--open-pool", type=int, default=64, help="open loop: sender threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of warm-up intake")
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--profile", type=int, default=40, help="requests to break down in one process (0: none)")

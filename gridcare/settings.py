@@ -137,6 +137,8 @@ ANALYTICS_DIR = Path(env_str("GRIDCARE_ANALYTICS_DIR", str(VAR_DIR / "analytics"
 GRIDCARE_PHONE_VISIBLE_ROLES = env_list(
     "GRIDCARE_PHONE_VISIBLE_ROLES", ["agent", "shift_lead", "dispatcher", "crew", "quality", "admin"]
 )
+# How long a server process trusts a bearer token it has checked (see org.services.token_authenticate).
+GRIDCARE_TOKEN_CACHE_SECONDS = env_int("GRIDCARE_TOKEN_CACHE_SECONDS", 15, minimum=0)
 GRIDCARE_API_PAGE_MAX = env_int("GRIDCARE_API_PAGE_MAX", 500, minimum=1)
 
 LOGGING = {

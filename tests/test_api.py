@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -71,6 +72,17 @@ def test_revoked_and_unknown_tokens_are_refused(city: City, client: Client) -> N
     token_revoke(token=token, actor=None)
     assert bearer(client, raw, "/api/v1/org/me").status_code == 401
     assert bearer(client, "gc_nonsense", "/api/v1/org/me").status_code == 401
+
+
+def test_a_token_revoked_after_use_is_refused_at_once_in_this_process(
+    city: City, client: Client, django_assert_num_queries: Any
+) -> None:
+    token, raw = token_create(user=city.agent, actor=None)
+    assert bearer(client, raw, "/api/v1/org/me").status_code == 200
+    with django_assert_num_queries(0):  # remembered: no read of the token, its user or their unit
+        assert bearer(client, raw, "/api/v1/org/me").status_code == 200
+    token_revoke(token=token, actor=None)
+    assert bearer(client, raw, "/api/v1/org/me").status_code == 401
 
 
 def test_session_login_works_for_the_browser(city: City, client: Client) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -140,23 +142,49 @@ def token_revoke(*, token: ApiToken, actor: User | str | None) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         record_event(actor=actor, action="token.revoke", subject=token, new={"revoked_at": token.revoked_at})
+    _token_cache.pop(token.digest, None)  # now, and again once committed, in case a request re-read it meanwhile
+    transaction.on_commit(lambda: _token_cache.pop(token.digest, None))
     return token
+
+
+# Programs call the API hundreds of times a second with the same token (an IVR, a partner's gateway), so each
+# process remembers a checked token for a few seconds instead of reading it, its user and their unit on every
+# request. A revocation or deactivation in *this* process applies at once; in other server processes within
+# GRIDCARE_TOKEN_CACHE_SECONDS (0 turns the cache off).
+_token_cache: dict[str, tuple[float, ApiToken]] = {}
+
+
+def token_cache_clear() -> None:
+    _token_cache.clear()
 
 
 def token_authenticate(raw: str) -> User | None:
     """The active user behind a bearer token, or None. Stamps last use at most once a minute."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    try:
-        # .get() on the unique digest: no ORDER BY to build, on the path of every API request.
-        token = ApiToken.objects.select_related("user", "user__unit", "user__unit__scope_unit").get(
-            digest=_digest(raw), revoked_at__isnull=True
-        )
-    except ApiToken.DoesNotExist:
-        return None
+    digest = _digest(raw)
+    clock = time.monotonic()
+    cached = _token_cache.get(digest)
+    if cached is not None and cached[0] > clock:
+        token = cached[1]
+    else:
+        try:
+            # .get() on the unique digest: no ORDER BY to build, on the path of every API request.
+            token = ApiToken.objects.select_related("user", "user__unit", "user__unit__scope_unit").get(
+                digest=digest, revoked_at__isnull=True
+            )
+        except ApiToken.DoesNotExist:
+            _token_cache.pop(digest, None)
+            return None
+        ttl = settings.GRIDCARE_TOKEN_CACHE_SECONDS
+        if ttl > 0:
+            if len(_token_cache) > 10_000:  # many distinct tokens: start again rather than grow without bound
+                _token_cache.clear()
+            _token_cache[digest] = (clock + ttl, token)
     if not token.user.is_active:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

@@ -10,19 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from gridcare.core.audit import build_event, record_event, record_events
 from gridcare.core.calendar import load_calendar
 from gridcare.core.errors import Conflict, ServiceError
+from gridcare.core.fastinsert import insert_many, insert_numbered
 from gridcare.core.workdays import working_seconds_between
 from gridcare.customers.models import Customer
 from gridcare.customers.services import customer_create, customer_update
@@ -176,7 +176,7 @@ def _create_deadlines(order: WorkOrder, now: dt.datetime) -> list[Deadline]:
                     policy=policy,
                 )
             )
-    Deadline.objects.bulk_create(rows)
+    insert_many(rows)
     return rows
 
 
@@ -312,20 +312,33 @@ def _supply_class(customer: Customer | None, params: dict[str, Any]) -> str:
 
 
 def _find_repeat(customer: Customer, category: Category, now: dt.datetime) -> WorkOrder | None:
+    """The earliest live order of this customer in a similar category within the repeat window (its main order
+    when it has been merged), or None. Runs on every customer's intake: plain SQL over (customer, accepted_at)."""
     # The family (the category, its parent and their children) from the cached taxonomy: no join needed.
     family = {category.pk, category.parent_id} - {None}
     similar = [c.pk for c in reference().categories.values() if c.pk in family or c.parent_id in family]
-    found = list(
-        WorkOrder.objects.filter(
-            customer_id=customer.pk, accepted_at__gte=now - REPEAT_WINDOW, category_id__in=similar or [category.pk]
+    similar = similar or [category.pk]
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        in_similar = ", ".join(["%s"] * len(similar))
+        sql = (
+            "SELECT id, number, status, main_id FROM workorders_workorder WHERE customer_id = %s"  # noqa: S608 - placeholders only
+            f" AND accepted_at >= %s AND category_id IN ({in_similar}) AND status <> %s"
+            " ORDER BY accepted_at, id LIMIT 1"
         )
-        .exclude(status=Status.CANCELLED)
-        .order_by("accepted_at", "id")[:1]
-    )
-    if not found:
+        cursor.execute(
+            sql, [customer.pk, ops.adapt_datetimefield_value(now - REPEAT_WINDOW), *similar, Status.CANCELLED]
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    earlier = found[0]
-    return earlier.main if earlier.status == Status.MERGED and earlier.main_id else earlier
+    pk, number, status, main_id = row
+    if status == Status.MERGED and main_id:
+        return WorkOrder.objects.get(pk=main_id)
+    # Enough of the order for what intake does with it: point at it, count the call, name it in the event.
+    earlier = WorkOrder(pk=pk, number=number, status=status, main_id=main_id)
+    earlier._state.adding, earlier._state.db = False, connection.alias
+    return earlier
 
 
 def workorder_create(
@@ -374,10 +387,10 @@ def workorder_create(
         route(category=category, customer=customer, area_class=resolved_area) if dispatch and not reply_text else None
     )
     sender = _actor_unit(actor) if unit is not None else None
-    with transaction.atomic():
+    # No savepoint: intake either writes everything or nothing, and a SAVEPOINT/RELEASE pair is two round trips.
+    with transaction.atomic(savepoint=False):
         main = _find_repeat(customer, category, now) if customer is not None else None
-        order = WorkOrder.objects.create(
-            number=f"tmp-{uuid.uuid4().hex[:16]}",
+        order = WorkOrder(
             channel=channel,
             category=category,
             priority=priority or category.priority,
@@ -396,10 +409,9 @@ def workorder_create(
             application_params=params,
             repeat_of=main,
         )
-        # The customer-facing number: acceptance date (Beijing time) and a serial that never changes.
-        local = timezone.localtime(now)
-        order.number = f"{local:%Y%m%d}{order.pk:08d}"
-        WorkOrder.objects.filter(pk=order.pk).update(number=order.number)
+        # The customer-facing number: acceptance date (Beijing time) and a serial that never changes, made from
+        # the new row's id by the INSERT itself.
+        insert_numbered(order, number_field="number", prefix=f"{timezone.localtime(now):%Y%m%d}")
         events = [
             build_event(
                 actor=actor,
@@ -468,22 +480,22 @@ def workorder_create_idempotent(
     if not key or len(key) > 100:
         raise ServiceError("Idempotency-Key 须为 1–100 个字符", field="Idempotency-Key")
     digest = _request_hash(payload)
-    existing = IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
-    if existing is not None:
-        if existing.request_hash != digest:
-            raise Conflict("该 Idempotency-Key 已用于另一份不同的请求")
-        return existing.order, False
+    # Optimistic: most keys are new, so write first and let the unique (user, key) constraint catch a retry,
+    # instead of reading the key table before every order.
     try:
         with transaction.atomic():
             order = create()
-            IdempotencyKey.objects.create(key=key, user=user, request_hash=digest, order=order, created_at=_now(now))
+            insert_many([IdempotencyKey(key=key, user=user, request_hash=digest, order=order, created_at=_now(now))])
             return order, True
     except IntegrityError:
-        # A concurrent retry won the race; its order is the one.
+        # A retry (or a concurrent one that won the race): nothing of this attempt was kept; the first order is
+        # the answer.
         existing = IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
         if existing is None:
             raise
-        return existing.order, False
+    if existing.request_hash != digest:
+        raise Conflict("该 Idempotency-Key 已用于另一份不同的请求")
+    return existing.order, False
 
 
 # ---- the lifecycle ----------------------------------------------------------------------------

@@ -272,3 +272,19 @@ def test_policy_change_recomputes_open_deadlines_from_history(city: City) -> Non
     changed = svc.deadlines_recompute(policy=policy, actor=city.admin, now=bj(2026, 11, 4, 10))
     assert changed == 1
     assert deadline(order, "reply").due_at == bj(2026, 11, 12, 9)  # 7 working days + 1 day paused
+
+
+def test_a_call_after_a_merge_counts_on_the_main_order_and_cancelled_orders_are_not_repeats(city: City) -> None:
+    first = complaint(city, bj(2026, 11, 2, 9))
+    second = complaint(city, bj(2026, 11, 2, 10))
+    svc.workorder_merge(child=second, main=first, actor=city.agent, reason="同一诉求")
+    # The earliest similar order is `first`; the merged `second` must lead to it too, never to itself.
+    third = complaint(city, bj(2026, 11, 2, 11))
+    assert third.repeat_of == first
+    first.refresh_from_db()
+    assert first.call_count == 4  # first call, the repeat, the merge, the third call
+    other = f.make_customer(city.north_customer.service_unit, city.north_customer.service_point.transformer_area)
+    cancelled = complaint(city, bj(2026, 11, 3, 9), customer=other)
+    svc.workorder_cancel(order=cancelled, actor=city.agent, reason="客户撤诉")
+    fresh = complaint(city, bj(2026, 11, 3, 10), customer=other)
+    assert fresh.repeat_of is None

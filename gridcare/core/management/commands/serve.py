@@ -19,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=4,
+            help="threads per worker (gunicorn gthread): while one request waits for the database, another runs",
+        )
         parser.add_argument("--dev", action="store_true", help="Django's auto-reloading development server")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,7 +33,8 @@ class Command(BaseCommand):
         if options["dev"] or gunicorn is None:
             call_command("runserver", bind, use_reloader=settings.DEBUG and options["dev"])
             return
-        self.stdout.write(f"GridCare serving on http://{bind}/ (gunicorn, {options['workers']} workers)")
+        workers, threads = max(1, options["workers"]), max(1, options["threads"])
+        self.stdout.write(f"GridCare serving on http://{bind}/ (gunicorn, {workers} workers × {threads} threads)")
         sys.stdout.flush()
         os.execv(  # noqa: S606 - replaces this process with the server, arguments are ours
             gunicorn,
@@ -37,7 +44,11 @@ class Command(BaseCommand):
                 "--bind",
                 bind,
                 "--workers",
-                str(options["workers"]),
+                str(workers),
+                "--threads",
+                str(threads),
+                "--worker-class",
+                "gthread" if threads > 1 else "sync",
                 "--access-logfile",
                 "-",
                 "--timeout",
