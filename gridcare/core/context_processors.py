@@ -43,17 +43,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    items = []
+    items: list[dict[str, Any]] = []
     for label, name, roles, _order in all_nav_items():
         if roles is None or user.sees_everything or user.role in roles:
-            url = reverse(name)
-            items.append(
-                {
-                    "label": _(label),
-                    "url": url,
-                    "active": (request.path.startswith(url) and url != "/") or request.path == url,
-                }
-            )
+            items.append({"label": _(label), "url": reverse(name), "active": False})
+    # The entry whose address is the longest prefix of this page is the active one: /dsm/plans/7/ lights
+    # 有序用电 (/dsm/plans/), not also 负荷分析 (/dsm/).
+    matching = [i for i in items if request.path == i["url"] or (i["url"] != "/" and request.path.startswith(i["url"]))]
+    if matching:
+        max(matching, key=lambda i: len(i["url"]))["active"] = True
     if user.is_staff:
         items.append({"label": _("系统管理"), "url": reverse("admin:index"), "active": False})
     return {"nav_items": items}

@@ -79,8 +79,9 @@ def usage_from_path(value: str) -> Usage:
         raise ServiceError(f"用电量数据有误 / invalid usage: {exc.describe()}", field="usage") from None
 
 
-def bill_compute(*, tariff: Tariff, usage: Usage) -> Bill:
+def bill_compute(*, tariff: Tariff, usage: Usage, version_split: str | None = None) -> Bill:
+    """`version_split` ("days" or "none") overrides the tariff's rule for periods spanning a price change."""
     try:
-        return compute_bill(tariff, usage)
+        return compute_bill(tariff, usage, version_split=version_split)
     except SourceError as exc:
         raise ServiceError(f"无法计费 / cannot bill: {exc.describe()}", field="usage") from None

@@ -181,6 +181,8 @@ class DemandResponseEvent(models.Model):
     targets = models.JSONField(_("对象"), default=dict)
     created_at = models.DateTimeField(_("创建时间"))
     modification_number = models.PositiveIntegerField(_("修改次数"), default=0)
+    # What the selected customers were told (the notices app queues and delivers): the invitation, a cancellation.
+    notices = models.ManyToManyField("notices.Notice", verbose_name=_("通知"), blank=True, related_name="+")
 
     class Meta:
         verbose_name = _("需求响应事件")

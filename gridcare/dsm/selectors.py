@@ -1,19 +1,23 @@
-"""Reads of the dsm app, always within the reader's data scope: a customer's load, a feeder's load."""
+"""Reads of the dsm app, always within the reader's data scope: a customer's load, a feeder's load, orderly-use
+plans and demand-response events with their measured response."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
+from gridcare.core.errors import NotFound
 from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_get
 from gridcare.dsm import analytics, store
-from gridcare.dsm.models import LoadControlEvent
+from gridcare.dsm.models import DemandResponseEvent, LoadControlEvent, OrderlyUsePlan, Participation, PlanAllocation
 from gridcare.grid.models import Feeder
-from gridcare.grid.selectors import customers_under_feeder, feeder_get
+from gridcare.grid.selectors import customers_under_feeder, feeder_get, feeders_visible
 
 DEFAULT_DAYS = 7
 
@@ -132,3 +136,114 @@ def feeder_load(*, user: Any, code: str, day: dt.date | None = None, power_facto
 
 def analytics_dir() -> str:
     return str(settings.ANALYTICS_DIR)
+
+
+# --- orderly-use plans and demand-response events ----------------------------------------------------
+
+PLAN_SORTS = {"created_at", "-created_at", "window_start", "-window_start", "target_kw", "-target_kw", "name", "-name"}
+
+
+def plans_visible(*, user: Any) -> QuerySet[OrderlyUsePlan]:
+    """Plans with at least one feeder in the user's data scope."""
+    ids = OrderlyUsePlan.feeders.through.objects.filter(feeder_id__in=feeders_visible(user=user).values("pk")).values(
+        "orderlyuseplan_id"
+    )
+    return OrderlyUsePlan.objects.filter(pk__in=ids)
+
+
+def plan_list(*, user: Any, status: str = "", sort: str = "-created_at") -> QuerySet[OrderlyUsePlan]:
+    qs = plans_visible(user=user)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by(sort if sort in PLAN_SORTS else "-created_at", "-pk")
+
+
+def plan_get(*, user: Any, pk: int) -> OrderlyUsePlan:
+    plan = plans_visible(user=user).filter(pk=pk).first()
+    if plan is None:
+        raise NotFound(f"有序用电方案 {pk} 不存在或不在您的数据范围内")
+    return plan
+
+
+def plan_allocations(plan: OrderlyUsePlan) -> list[PlanAllocation]:
+    return list(plan.allocations.select_related("customer").order_by("-reduction_kw", "customer__account_no"))
+
+
+def events_visible(*, user: Any) -> QuerySet[DemandResponseEvent]:
+    return DemandResponseEvent.objects.filter(plan__in=plans_visible(user=user))
+
+
+def event_get(*, user: Any, event_id: str) -> DemandResponseEvent:
+    event = events_visible(user=user).filter(event_id=event_id).select_related("plan").first()
+    if event is None:
+        raise NotFound(f"需求响应事件 {event_id} 不存在或不在您的数据范围内")
+    return event
+
+
+def participation_get(*, event: DemandResponseEvent, account_no: str) -> Participation:
+    part = event.participants.filter(customer__account_no=account_no).select_related("customer").first()
+    if part is None:
+        raise NotFound(f"户号 {account_no} 不是事件 {event.event_id} 的参与客户")
+    return part
+
+
+@dataclass
+class ReportRow:
+    participation: Participation
+    account_no: str
+    name: str
+    opt: str
+    planned_kw: Decimal
+    baseline_kw: Decimal | None
+    actual_kw: Decimal | None
+    delivered_kw: Decimal | None
+
+    @property
+    def ratio(self) -> Decimal | None:
+        """Delivered as a share of planned (1 = as planned)."""
+        if self.delivered_kw is None or not self.planned_kw:
+            return None
+        return (self.delivered_kw / self.planned_kw).quantize(Decimal("0.001"))
+
+
+@dataclass
+class ResponseReport:
+    """Delivered against planned per customer and in total (baseline: last 5 similar non-event days)."""
+
+    event: DemandResponseEvent
+    rows: list[ReportRow]
+    planned_kw: Decimal
+    planned_opted_in_kw: Decimal
+    delivered_kw: Decimal
+    measured: int
+
+    @property
+    def ratio(self) -> Decimal | None:
+        if not self.measured or not self.planned_kw:
+            return None
+        return (self.delivered_kw / self.planned_kw).quantize(Decimal("0.001"))
+
+
+def event_report(event: DemandResponseEvent) -> ResponseReport:
+    rows = [
+        ReportRow(
+            participation=p,
+            account_no=p.customer.account_no,
+            name=p.customer.name,
+            opt=p.opt,
+            planned_kw=p.planned_kw,
+            baseline_kw=p.baseline_kw,
+            actual_kw=p.actual_kw,
+            delivered_kw=p.delivered_kw,
+        )
+        for p in event.participants.select_related("customer").order_by("-planned_kw", "customer__account_no")
+    ]
+    zero = Decimal(0)
+    return ResponseReport(
+        event=event,
+        rows=rows,
+        planned_kw=sum((r.planned_kw for r in rows), zero),
+        planned_opted_in_kw=sum((r.planned_kw for r in rows if r.opt == Participation.Opt.IN), zero),
+        delivered_kw=sum((r.delivered_kw for r in rows if r.delivered_kw is not None), zero),
+        measured=sum(1 for r in rows if r.delivered_kw is not None),
+    )

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from gridcare.core.audit import record_event
 from gridcare.core.errors import Conflict, ServiceError
-from gridcare.customers.models import Customer
+from gridcare.customers.models import Customer, CustomerStatus
 from gridcare.dsm import analytics, intervals, orderly, store
 from gridcare.dsm.models import (
     DemandResponseEvent,
@@ -30,6 +30,9 @@ from gridcare.dsm.models import (
 )
 from gridcare.grid.models import Feeder
 from gridcare.grid.selectors import customer_ids_under
+from gridcare.notices import services as notice_services
+from gridcare.notices.audiences import Audience
+from gridcare.notices.models import Notice
 
 
 class ImportRefused(ServiceError):
@@ -158,25 +161,30 @@ def orderly_plan_create(
     candidates: list[orderly.Candidate] | None = None,
 ) -> OrderlyUsePlan:
     """Solve an orderly-use plan for the customers under `feeders` and store it with its allocations."""
+    name = name.strip()
+    if not name:
+        raise ServiceError("请填写方案名称 / the plan needs a name", field="name")
+    if timezone.is_naive(window_start) or timezone.is_naive(window_end):
+        raise ServiceError("时间必须带时区 / times need a time zone", field="window_start")
     if window_end <= window_start:
         raise ServiceError("结束时间必须晚于开始时间 / the window must end after it starts", field="window_end")
     if target_kw <= 0:
         raise ServiceError("削减目标必须大于 0 / the target must be above 0 kW", field="target_kw")
     if not feeders:
         raise ServiceError("请选择至少一条线路 / choose at least one feeder", field="feeders")
-    customers = list(customer_ids_under(feeder_ids=[f.pk for f in feeders]))
+    customers = list(customer_ids_under(feeder_ids=[f.pk for f in feeders]).exclude(status=CustomerStatus.CLOSED))
     pool = candidates if candidates is not None else plan_candidates(customers)
     plan = orderly.solve_plan(pool, float(target_kw))
     with transaction.atomic():
         record = OrderlyUsePlan.objects.create(
-            name=name,
+            name=name[:100],
             target_kw=target_kw,
             window_start=window_start,
             window_end=window_end,
             status=OrderlyUsePlan.Status.SOLVED,
             planned_kw=Decimal(str(round(plan.planned_kw, 1))),
             shortfall_kw=Decimal(str(round(plan.shortfall_kw, 1))),
-            cost=Decimal(str(round(plan.cost, 2))),
+            cost=Decimal(str(round(plan.cost, 2))).quantize(Decimal("0.01")),
             created_by=getattr(actor, "username", None) or str(actor or "系统"),
             created_at=now,
         )
@@ -207,13 +215,26 @@ def orderly_plan_create(
     return record
 
 
-def dr_event_create(*, plan: OrderlyUsePlan, actor: Any, now: dt.datetime) -> DemandResponseEvent:
-    """A demand-response event from a plan, with OpenADR-like fields; each selected customer is asked to opt in."""
-    allocations = list(plan.allocations.select_related("customer"))
-    if not allocations:
-        raise Conflict("方案没有需要削减的客户 / the plan curtails nobody", field="plan")
-    minutes = int((plan.window_end - plan.window_start).total_seconds() // 60)
+def dr_event_create(
+    *, plan: OrderlyUsePlan, actor: Any, now: dt.datetime, channels: list[str] | None = None
+) -> DemandResponseEvent:
+    """A demand-response event from a plan, with OpenADR-like fields; each selected customer is asked to opt in
+    and is told through the notices app (one notice to exactly the plan's customers)."""
     with transaction.atomic():
+        plan = OrderlyUsePlan.objects.select_for_update().get(pk=plan.pk)
+        allocations = list(plan.allocations.select_related("customer"))
+        if not allocations:
+            raise Conflict("方案没有需要削减的客户，无法生成需求响应事件 / the plan curtails nobody", field="plan")
+        existing = (
+            DemandResponseEvent.objects.filter(plan=plan).exclude(status=DemandResponseEvent.Status.CANCELLED).first()
+        )
+        if existing is not None:
+            raise Conflict(
+                f"该方案已生成需求响应事件 {existing.event_id}（{existing.get_status_display()}），"
+                "如需重新下发请先取消该事件 / the plan already has a live event",
+                field="plan",
+            )
+        minutes = int((plan.window_end - plan.window_start).total_seconds() // 60)
         event = DemandResponseEvent.objects.create(
             event_id=f"DR-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}",
             plan=plan,
@@ -229,14 +250,117 @@ def dr_event_create(*, plan: OrderlyUsePlan, actor: Any, now: dt.datetime) -> De
         Participation.objects.bulk_create(
             [Participation(event=event, customer=a.customer, planned_kw=a.reduction_kw) for a in allocations]
         )
+        plan.status = OrderlyUsePlan.Status.ISSUED
+        plan.save(update_fields=["status"])
+        notice = _notify_participants(event=event, cancelled=False, actor=actor, now=now, channels=channels)
         record_event(
             actor=actor,
             action="dsm.dr_event_create",
             subject=event,
-            new={"plan": plan.pk, "status": event.status},
+            new={"plan": plan.pk, "status": event.status, "notice": notice.pk, "told": notice.recipients},
             at=now,
         )
     return event
+
+
+def _local(value: dt.datetime) -> str:
+    return value.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M")
+
+
+def _notify_participants(
+    *, event: DemandResponseEvent, cancelled: bool, actor: Any, now: dt.datetime, channels: list[str] | None
+) -> Notice:
+    """One notice (an explicit account list) to exactly the event's selected customers, through the notices app."""
+    accounts = list(event.participants.order_by("pk").values_list("customer__account_no", flat=True))
+    window = f"{_local(event.start)} 至 {_local(event.end)}"
+    if cancelled:
+        title = f"需求响应取消：{event.event_id}"
+        text = f"原定于 {window} 执行的需求响应（有序用电）事件 {event.event_id} 已取消，请按正常方式用电。"
+    else:
+        title = f"需求响应邀约：{event.event_id}"
+        text = (
+            f"根据有序用电方案，请于 {window} 按约定削减用电负荷（需求响应事件 {event.event_id}）。"
+            "请通过客户经理或服务热线确认是否参与。"
+        )
+    notice = notice_services.announcement_send(
+        title=title,
+        text=text,
+        audience=Audience(account_nos=accounts, labels=[f"需求响应 {event.event_id} 参与客户"]),
+        actor=actor,
+        channels=channels,
+        # within a day of the event (or calling it off) the message must not wait for the end of quiet hours
+        urgent=cancelled or event.start - now <= dt.timedelta(hours=24),
+        now=now,
+    )
+    event.notices.add(notice)
+    return notice
+
+
+# Status changes a person may make (OpenADR event states); the measurement also completes an ended event.
+DR_TRANSITIONS: dict[str, set[str]] = {
+    DemandResponseEvent.Status.FAR: {
+        DemandResponseEvent.Status.NEAR,
+        DemandResponseEvent.Status.ACTIVE,
+        DemandResponseEvent.Status.CANCELLED,
+    },
+    DemandResponseEvent.Status.NEAR: {DemandResponseEvent.Status.ACTIVE, DemandResponseEvent.Status.CANCELLED},
+    DemandResponseEvent.Status.ACTIVE: {DemandResponseEvent.Status.COMPLETED, DemandResponseEvent.Status.CANCELLED},
+    DemandResponseEvent.Status.COMPLETED: set(),
+    DemandResponseEvent.Status.CANCELLED: set(),
+}
+
+
+def dr_event_set_status(
+    *,
+    event: DemandResponseEvent,
+    status: str,
+    actor: Any,
+    now: dt.datetime,
+    reason: str = "",
+    channels: list[str] | None = None,
+) -> DemandResponseEvent:
+    """Move an event to `status` (far → near → active → completed, or cancelled before it completes).
+
+    An invalid change is refused with Conflict (409) naming both states. Cancelling tells every selected
+    customer; completing needs the event's end to have passed."""
+    if status not in DemandResponseEvent.Status.values:
+        raise ServiceError(
+            f"未知状态 {status!r}；可用：{', '.join(DemandResponseEvent.Status.values)} / unknown status",
+            field="status",
+        )
+    with transaction.atomic():
+        locked = DemandResponseEvent.objects.select_for_update().get(pk=event.pk)
+        old = locked.status
+        if status not in DR_TRANSITIONS[old]:
+            allowed = "、".join(str(DemandResponseEvent.Status(s).label) for s in sorted(DR_TRANSITIONS[old])) or "无"
+            raise Conflict(
+                f"事件 {locked.event_id} 当前为「{locked.get_status_display()}」，不能改为"
+                f"「{DemandResponseEvent.Status(status).label}」（可改为：{allowed}）"
+                f" / cannot go from {old} to {status}",
+                field="status",
+            )
+        if status == DemandResponseEvent.Status.COMPLETED and now < locked.end:
+            raise Conflict(
+                f"事件要到 {_local(locked.end)} 才结束，不能标记为已完成 / the event has not ended yet", field="status"
+            )
+        if status == DemandResponseEvent.Status.CANCELLED and not reason.strip():
+            raise ServiceError("请填写取消原因 / give the reason for cancelling", field="reason")
+        locked.status = status
+        locked.modification_number += 1
+        locked.save(update_fields=["status", "modification_number"])
+        notice = None
+        if status == DemandResponseEvent.Status.CANCELLED:
+            notice = _notify_participants(event=locked, cancelled=True, actor=actor, now=now, channels=channels)
+        record_event(
+            actor=actor,
+            action="dsm.dr_event_status",
+            subject=locked,
+            old={"status": old},
+            new={"status": status, "notice": notice.pk if notice else None},
+            note=reason.strip(),
+            at=now,
+        )
+    return locked
 
 
 def _dr_status(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> str:
@@ -251,9 +375,15 @@ def _dr_status(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> str:
 
 def participation_set_opt(*, participation: Participation, opt: str, actor: Any, now: dt.datetime) -> Participation:
     if opt not in (Participation.Opt.IN, Participation.Opt.OUT):
-        raise ServiceError("opt 必须是 opt_in 或 opt_out", field="opt")
+        raise ServiceError("opt 必须是 opt_in（参与）或 opt_out（不参与）/ opt must be opt_in or opt_out", field="opt")
     with transaction.atomic():
-        locked = Participation.objects.select_for_update().get(pk=participation.pk)
+        locked = Participation.objects.select_for_update().select_related("event").get(pk=participation.pk)
+        if locked.event.status in (DemandResponseEvent.Status.COMPLETED, DemandResponseEvent.Status.CANCELLED):
+            raise Conflict(
+                f"事件 {locked.event.event_id} 已{locked.event.get_status_display()}，不能再更改参与意向"
+                " / the event is over",
+                field="opt",
+            )
         old = locked.opt
         locked.opt = opt
         locked.save(update_fields=["opt"])
@@ -274,6 +404,8 @@ def dr_event_measure(
     """After the event: each participant's delivered reduction against its baseline (last 5 similar days)."""
     tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     start, end = event.start.astimezone(tz), event.end.astimezone(tz)
+    if event.status == DemandResponseEvent.Status.CANCELLED:
+        raise Conflict("事件已取消，无需测量 / a cancelled event is not measured", field="event")
     if now < event.end:
         raise Conflict("事件尚未结束 / the event has not ended yet", field="event")
     if start.date() != (end - dt.timedelta(seconds=1)).date():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from gridcare.dsm import store
+from tests import factories as f
 from tests.browser import Page
 from tests.conftest import City
 from tests.dsm.test_analytics import write_store
@@ -31,4 +33,32 @@ def test_load_charts_draw_without_console_errors(city: City, ui: Page, settings,
     ui.page.wait_for_selector(".chart .main-svg", timeout=20_000)
     assert "过载" in ui.page.inner_text("[data-testid=overload-warnings]")
     ui.screenshot("dsm-feeder-load")
+    assert ui.console_errors == []
+
+
+def test_a_planner_creates_an_orderly_use_plan_and_sees_its_result(city: City, ui: Page) -> None:
+    big = f.make_customer(city.north, city.north_net.areas[0], category="large_industry", contract_kva=Decimal(1000))
+    ui.login("analyst", PASSWORD)
+    ui.goto("/dsm/plans/")
+    ui.page.click("[data-testid=new-plan]")
+    ui.page.fill("#id_name", "午高峰有序用电")
+    ui.page.fill("#id_target_mw", "0.3")
+    ui.page.fill("#id_window_start", "2030-07-10T14:00")
+    ui.page.fill("#id_window_end", "2030-07-10T16:00")
+    ui.page.select_option("#id_feeders", city.north_net.feeder.code)
+    ui.page.click("[data-testid=plan-form] button[type=submit]")
+    ui.page.wait_for_selector("[data-testid=plan-result]")
+    # 300 kW from the one large customer (450 kW curtailable at 1 元/kW, plus 20 to involve it) = ¥320.00;
+    # the resident customer on the feeder is protected
+    assert ui.page.inner_text("[data-testid=planned-kw]") == "300.0 kW"
+    assert ui.page.inner_text("[data-testid=plan-cost]") == "¥320.00"
+    allocations = ui.page.inner_text("[data-testid=allocations]")
+    assert big.account_no in allocations and city.north_customer.account_no not in allocations
+    assert ui.page.is_visible("[data-testid=feasible]")
+    ui.screenshot("dsm-plan-detail")
+    ui.page.click("[data-testid=make-event]")
+    ui.page.wait_for_selector("[data-testid=participants]")
+    assert "远期" in ui.page.inner_text("[data-testid=event-status]")
+    assert big.account_no in ui.page.inner_text("[data-testid=participants]")
+    ui.screenshot("dsm-dr-event")
     assert ui.console_errors == []

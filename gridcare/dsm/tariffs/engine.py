@@ -4,11 +4,17 @@ Pure functions over Decimal; nothing here touches the database or the clock. Ord
 energy (flat, tiered or time-of-use), tier surcharges, per-kWh adders, the basic charge of a two-part
 tariff, then the power-factor adjustment on the lines it applies to. With `rounding.per: line` (the
 default, as printed bills do) each line is rounded to the fen and the total is the sum of the lines.
+
+A period that spans a price change is split (tariff `version_split`, default `days`): each version's part
+of the period gets the usage pro-rated by its days and is billed with that version, its lines marked with
+the part. See docs/dsm.md for the rule.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -16,7 +22,9 @@ from typing import Any
 from gridcare.dsm.tariffs.powerfactor import adjustment_percent, monthly_factor
 from gridcare.dsm.tariffs.schema import PERIODS, Basic, Rounding, Tariff, Tiers, TimeOfUse, Version
 from gridcare.dsm.tariffs.source import SourceError
-from gridcare.dsm.tariffs.usage import TRANSFORMER_STATUSES, Usage
+from gridcare.dsm.tariffs.usage import TRANSFORMER_STATUSES, MonthUsage, Usage
+
+SPLIT_METHODS = ("days", "none")
 
 BAND_NAMES = ["第一档", "第二档", "第三档", "第四档", "第五档", "第六档"]
 
@@ -35,6 +43,7 @@ class Line:
     rate: Decimal
     amount: Decimal
     formula: str
+    part: int | None = None  # the bill part (1, 2 …) when the period was split at a price change
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +55,29 @@ class Line:
             "rate": _plain(self.rate),
             "amount": _plain(self.amount),
             "formula": self.formula,
+            "part": self.part,
+        }
+
+
+@dataclass(frozen=True)
+class BillPart:
+    """One tariff version's share of the period: its dates, days and the kWh billed with it."""
+
+    index: int
+    start: dt.date
+    end: dt.date
+    days: int
+    version_from: dt.date
+    kwh: Decimal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.index,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "days": self.days,
+            "version_effective_from": self.version_from.isoformat(),
+            "kwh": _plain(self.kwh),
         }
 
 
@@ -60,6 +92,7 @@ class Bill:
     lines: tuple[Line, ...]
     total: Decimal
     notes: tuple[str, ...] = field(default_factory=tuple)
+    parts: tuple[BillPart, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +105,7 @@ class Bill:
             "lines": [line.as_dict() for line in self.lines],
             "total": _plain(self.total),
             "notes": list(self.notes),
+            "parts": [p.as_dict() for p in self.parts],
         }
 
 
@@ -82,9 +116,32 @@ def _plain(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _pct(ratio: Decimal) -> str:
+    """0.40 → "40", 1.05 → "105": a ratio as a percentage without trailing zeros."""
+    return _plain((ratio * 100).normalize())
+
+
+def _show(value: Decimal) -> str:
+    """An intermediate result as the bills print it: four decimals."""
+    return _plain(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class _Share:
+    """A part's share of a split period: `days` of `total` days; thresholds and basic charges follow it."""
+
+    days: int
+    total: int
+    step: Decimal
+
+    def of(self, value: Decimal) -> Decimal:
+        return value * self.days / self.total
+
+
 class _Builder:
-    def __init__(self, rounding: Rounding):
+    def __init__(self, rounding: Rounding, share: _Share | None = None):
         self.rounding = rounding
+        self.share = share
         self.lines: list[Line] = []
         self.notes: list[str] = []
 
@@ -102,15 +159,40 @@ class _Builder:
     ) -> Line:
         # `exact` lets a caller keep the order of published arithmetic (kVA × price × days / 30).
         exact = quantity * rate if exact is None else exact
+        if kind == "basic" and self.share is not None:
+            # a monthly charge, shared by days between the versions of a split period
+            exact = self.share.of(exact)
+            formula = f"{formula} × {self.share.days}/{self.share.total} 天"
         amount = self.rounding.apply(exact) if self.rounding.per == "line" else exact
-        shown = f"{_plain(exact)} → {_plain(amount)}" if amount != exact else _plain(amount)
+        # an exact result with many decimals (a share by days) is shown to four, as bills print it
+        exact_text = _show(exact) if exact.as_tuple().exponent < -4 else _plain(exact)  # type: ignore[operator]
+        shown = f"{exact_text} → {_plain(amount)}" if amount != exact else _plain(amount)
         line = Line(kind, code, label, quantity, unit, rate, amount, f"{formula} = {shown}")
         self.lines.append(line)
         return line
 
 
-def _thresholds(tiers: Tiers, usage: Usage, notes: list[str]) -> list[Decimal | None]:
-    """Band upper limits, pro-rated by months when the period is not the tier period."""
+def _thresholds(tiers: Tiers, usage: Usage, notes: list[str], share: _Share | None = None) -> list[Decimal | None]:
+    """Band upper limits, pro-rated by months when the period is not the tier period, and by days when the
+    period was split at a price change."""
+    result = _month_thresholds(tiers, usage, notes)
+    if share is None:
+        return result
+    shared: list[Decimal | None] = []
+    shown = []
+    for limit in result:
+        if limit is None:
+            shared.append(None)
+            continue
+        exact = share.of(limit)
+        rounded = exact.quantize(share.step, rounding=ROUND_HALF_UP)
+        shared.append(rounded)
+        shown.append(f"{_plain(limit)} × {share.days}/{share.total} = {_show(exact)} → {_plain(rounded)}")
+    notes.append(f"阶梯分档按天数折算（thresholds shared by days）：{'；'.join(shown)} kWh")
+    return shared
+
+
+def _month_thresholds(tiers: Tiers, usage: Usage, notes: list[str]) -> list[Decimal | None]:
     if tiers.prorate == "none" or usage.months == tiers.period_months:
         return [b.upto for b in tiers.bands]
     result: list[Decimal | None] = []
@@ -204,7 +286,7 @@ def _energy(version: Version, usage: Usage, b: _Builder) -> None:
         b.add("energy", "energy", "电度电费", total, "kWh", price, f"{_plain(total)} kWh × {_plain(price)} 元/kWh")
     if tiers is None:
         return
-    thresholds = _thresholds(tiers, usage, b.notes)
+    thresholds = _thresholds(tiers, usage, b.notes, b.share)
     for i, kwh, lower, upper in _band_kwh(total, thresholds):
         band = tiers.bands[i]
         label = _band_label(i)
@@ -240,35 +322,7 @@ def _basic(basic: Basic, usage: Usage, b: _Builder) -> None:
             raise BillError("this tariff bills basic charge by capacity or by demand: say which in 'basic_method'")
         method = usage.basic_method
     if method == "demand":
-        if basic.demand_price is None:
-            raise BillError("the tariff gives no demand_price for a demand-based basic charge")
-        if usage.max_demand_kw is None:
-            raise BillError("a demand-based basic charge needs 'max_demand_kw' (the month's maximum demand)")
-        billed = usage.max_demand_kw
-        formula = f"{_plain(billed)} kW"
-        if usage.contract_kva is not None:
-            floor = usage.contract_kva * basic.demand_floor_ratio
-            if floor > billed:
-                formula = (
-                    f"max(实际最大需量 {_plain(usage.max_demand_kw)} kW, {_plain(basic.demand_floor_ratio * 100)}% × "
-                    f"合同容量 {_plain(usage.contract_kva)} kVA = {_plain(floor)}) = {_plain(floor)} kW"
-                )
-                billed = floor
-                b.notes.append(
-                    f"最大需量低于合同容量的 {_plain(basic.demand_floor_ratio * 100)}%，按 {_plain(floor)} kW 计收"
-                )
-        else:
-            b.notes.append("未提供合同容量 contract_kva，未校核需量下限")
-        price = basic.demand_price
-        b.add(
-            "basic",
-            "basic.demand",
-            "基本电费（按最大需量）",
-            billed,
-            "kW",
-            price,
-            f"{formula} × {_plain(price)} 元/kW·月",
-        )
+        _demand(basic, usage, b)
         return
     if basic.capacity_price is None:
         raise BillError("the tariff gives no capacity_price for a capacity-based basic charge")
@@ -331,6 +385,90 @@ def _basic(basic: Basic, usage: Usage, b: _Builder) -> None:
                 )
 
 
+def _demand(basic: Basic, usage: Usage, b: _Builder) -> None:
+    """Basic charge by maximum demand (按最大需量).
+
+    The floor comes first: billed demand is at least `demand_floor_ratio` × contract capacity. Above it,
+    with a declared (contracted) demand, the part of the actual maximum demand above
+    `demand_excess_threshold` × declared is charged at `demand_excess_multiplier` × the demand price; up to
+    the threshold the declared demand is billed (按合同确定值收取), or the actual one with `demand_within: actual`.
+    """
+    if basic.demand_price is None:
+        raise BillError("the tariff gives no demand_price for a demand-based basic charge")
+    if usage.max_demand_kw is None:
+        raise BillError("a demand-based basic charge needs 'max_demand_kw' (the month's maximum demand)")
+    actual = usage.max_demand_kw
+    price = basic.demand_price
+    label = "基本电费（按最大需量）"
+    floor = usage.contract_kva * basic.demand_floor_ratio if usage.contract_kva is not None else None
+    if floor is None:
+        b.notes.append("未提供合同容量 contract_kva，未校核需量下限")
+    if floor is not None and floor > actual:
+        formula = (
+            f"max(实际最大需量 {_plain(actual)} kW, {_pct(basic.demand_floor_ratio)}% × "
+            f"合同容量 {_plain(usage.contract_kva or Decimal(0))} kVA = {_plain(floor)}) = {_plain(floor)} kW"
+        )
+        b.notes.append(f"最大需量低于合同容量的 {_pct(basic.demand_floor_ratio)}%，按 {_plain(floor)} kW 计收")
+        b.add("basic", "basic.demand", label, floor, "kW", price, f"{formula} × {_plain(price)} 元/kW·月")
+        return
+    declared = usage.declared_demand_kw
+    if declared is None:
+        b.add("basic", "basic.demand", label, actual, "kW", price, f"{_plain(actual)} kW × {_plain(price)} 元/kW·月")
+        return
+    limit = declared * basic.demand_excess_threshold
+    pct = _pct(basic.demand_excess_threshold)
+    if actual <= limit:
+        if basic.demand_within == "declared":
+            billed = max(declared, floor) if floor is not None else declared
+            b.add(
+                "basic",
+                "basic.demand",
+                f"{label}（未超核定需量 {pct}%，按核定需量）",
+                billed,
+                "kW",
+                price,
+                f"核定需量 {_plain(billed)} kW（实际 {_plain(actual)} kW ≤ {pct}% × {_plain(declared)} = "
+                f"{_plain(limit)} kW）× {_plain(price)} 元/kW·月",
+            )
+        else:
+            b.add(
+                "basic",
+                "basic.demand",
+                label,
+                actual,
+                "kW",
+                price,
+                f"实际最大需量 {_plain(actual)} kW（≤ {pct}% × 核定需量 {_plain(declared)} = {_plain(limit)} kW）"
+                f" × {_plain(price)} 元/kW·月",
+            )
+        return
+    excess = actual - limit
+    multiplier = basic.demand_excess_multiplier
+    b.add(
+        "basic",
+        "basic.demand",
+        f"{label}（核定需量 {pct}% 以内）",
+        limit,
+        "kW",
+        price,
+        f"{pct}% × 核定需量 {_plain(declared)} kW = {_plain(limit)} kW × {_plain(price)} 元/kW·月",
+    )
+    b.add(
+        "basic",
+        "basic.demand.excess",
+        f"超核定需量 {pct}% 部分（按 {_plain(multiplier)} 倍需量电价）",
+        excess,
+        "kW",
+        price * multiplier,
+        f"(实际 {_plain(actual)} − {_plain(limit)}) kW = {_plain(excess)} kW × {_plain(price)} 元/kW·月 × "
+        f"{_plain(multiplier)}",
+    )
+    b.notes.append(
+        f"实际最大需量 {_plain(actual)} kW 超过核定需量 {_plain(declared)} kW 的 {pct}%（{_plain(limit)} kW），"
+        f"超出的 {_plain(excess)} kW 按 {_plain(multiplier)} 倍需量电价计收"
+    )
+
+
 def _power_factor(version: Version, usage: Usage, b: _Builder, adjusted_adders: set[str]) -> None:
     pf = version.power_factor
     if pf is None:
@@ -366,17 +504,8 @@ def _power_factor(version: Version, usage: Usage, b: _Builder, adjusted_adders: 
     )
 
 
-def compute_bill(tariff: Tariff, usage: Usage) -> Bill:
-    """The bill for `usage` under the tariff version in effect on the first day of its period."""
-    try:
-        version = tariff.version_on(usage.start)
-    except SourceError as exc:
-        raise BillError(exc.reason) from None
-    b = _Builder(tariff.rounding)
-    if usage.end > usage.start and any(
-        v.effective_from > usage.start and v.effective_from <= usage.end for v in tariff.versions
-    ):
-        b.notes.append("本期内电价有调整，按期初执行的版本计算（split the usage at the change to bill each part）")
+def _bill_version(version: Version, usage: Usage, b: _Builder) -> None:
+    """The lines of one version over `usage`: energy, tier surcharges, adders, basic, power factor."""
     _energy(version, usage, b)
     total_kwh = usage.total_kwh
     adjusted_adders: set[str] = set()
@@ -396,17 +525,180 @@ def compute_bill(tariff: Tariff, usage: Usage) -> Bill:
         _basic(version.basic, usage, b)
     if version.power_factor is not None:
         _power_factor(version, usage, b, adjusted_adders)
+
+
+def version_parts(tariff: Tariff, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date, Version]]:
+    """The period cut where the version in effect changes: (first day, last day, version) in order."""
+    cuts = {v.effective_from for v in tariff.versions if start < v.effective_from <= end}
+    cuts |= {
+        v.effective_to + dt.timedelta(days=1)
+        for v in tariff.versions
+        if v.effective_to is not None and start <= v.effective_to < end
+    }
+    bounds = [start, *sorted(cuts), end + dt.timedelta(days=1)]
+    parts = []
+    for first, after in itertools.pairwise(bounds):
+        try:
+            version = tariff.version_on(first)
+        except SourceError as exc:
+            raise BillError(exc.reason) from None
+        parts.append((first, after - dt.timedelta(days=1), version))
+    return parts
+
+
+def _split(value: Decimal, days: list[int], step: Decimal) -> list[Decimal]:
+    """`value` shared by days, each part rounded to `step`. The running total is rounded (not each share),
+    so the parts always add up to `value` and none is negative; with two parts the second is the rest."""
+    total = sum(days)
+    out: list[Decimal] = []
+    done = Decimal(0)
+    running = 0
+    for i, d in enumerate(days):
+        running += d
+        upto = value if i == len(days) - 1 else (value * running / total).quantize(step, rounding=ROUND_HALF_UP)
+        out.append(upto - done)
+        done = upto
+    return out
+
+
+def _split_note(what: str, value: Decimal, days: list[int], parts: list[Decimal], step: Decimal) -> str:
+    total = sum(days)
+    shown = []
+    for i, (d, part) in enumerate(zip(days, parts, strict=True)):
+        if i == len(days) - 1 and len(days) > 1:
+            shown.append(f"{_plain(value)} − {' − '.join(_plain(p) for p in parts[:-1])} = {_plain(part)}")
+        else:
+            shown.append(f"{_plain(value)} × {d}/{total} = {_show(value * d / total)} → {_plain(part)}")
+    return f"{what}按天数分摊（取整到 {_plain(step)} kWh，末段取余数）：{'；'.join(shown)}"
+
+
+def _month_span(month: MonthUsage, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    last = (month.month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return max(month.month, start), min(last, end)
+
+
+def _split_usage(usage: Usage, spans: list[tuple[dt.date, dt.date]], step: Decimal, notes: list[str]) -> list[Usage]:
+    """The usage of each part: energy shared by days (months wholly inside one part stay whole)."""
+    days = [(e - s).days + 1 for s, e in spans]
+    factor = usage.power_factor
+    if factor is None and usage.kvarh is not None and usage.total_kwh > 0:
+        # One factor for the whole month, so that rounding the shared kWh cannot move it.
+        factor = monthly_factor(usage.total_kwh, usage.kvarh)
+        notes.append(
+            f"功率因数按全期计算：{_plain(usage.total_kwh)}/√({_plain(usage.total_kwh)}²+{_plain(usage.kvarh)}²)"
+            f" = {_plain(factor)}"
+        )
+    common = {"power_factor": factor, "kvarh": None if factor is not None else usage.kvarh}
+    if usage.by_month:
+        months: list[list[MonthUsage]] = [[] for _ in spans]
+        for m in usage.by_month:
+            m_start, m_end = _month_span(m, usage.start, usage.end)
+            overlap = [max(0, (min(e, m_end) - max(s, m_start)).days + 1) for s, e in spans]
+            inside = [i for i, d in enumerate(overlap) if d > 0]
+            if len(inside) == 1:
+                months[inside[0]].append(m)
+                continue
+            weights = [overlap[i] for i in inside]
+            label = f"{m.month:%Y-%m} "
+            if m.kwh is not None:
+                shares = _split(m.kwh, weights, step)
+                notes.append(_split_note(f"{label}电量", m.kwh, weights, shares, step))
+                for i, share in zip(inside, shares, strict=True):
+                    months[i].append(MonthUsage(m.month, share, None))
+            else:
+                by_period: list[dict[str, Decimal]] = [{} for _ in inside]
+                for period, kwh in (m.kwh_by_period or {}).items():
+                    shares = _split(kwh, weights, step)
+                    notes.append(_split_note(f"{label}{PERIODS[period]}电量", kwh, weights, shares, step))
+                    for j, share in enumerate(shares):
+                        by_period[j][period] = share
+                for i, periods in zip(inside, by_period, strict=True):
+                    months[i].append(MonthUsage(m.month, None, periods))
+        return [
+            dataclasses.replace(usage, start=s, end=e, by_month=tuple(ms), **common)  # type: ignore[arg-type]
+            for (s, e), ms in zip(spans, months, strict=True)
+        ]
+    if usage.kwh_by_period is not None:
+        per_part: list[dict[str, Decimal]] = [{} for _ in spans]
+        for period, kwh in usage.kwh_by_period.items():
+            shares = _split(kwh, days, step)
+            notes.append(_split_note(f"{PERIODS[period]}电量", kwh, days, shares, step))
+            for j, share in enumerate(shares):
+                per_part[j][period] = share
+        return [
+            dataclasses.replace(usage, start=s, end=e, kwh=None, kwh_by_period=p, **common)  # type: ignore[arg-type]
+            for (s, e), p in zip(spans, per_part, strict=True)
+        ]
+    total = usage.total_kwh
+    shares = _split(total, days, step)
+    notes.append(_split_note("电量", total, days, shares, step))
+    return [
+        dataclasses.replace(usage, start=s, end=e, kwh=k, **common)  # type: ignore[arg-type]
+        for (s, e), k in zip(spans, shares, strict=True)
+    ]
+
+
+def compute_bill(tariff: Tariff, usage: Usage, *, version_split: str | None = None) -> Bill:
+    """The bill for `usage`. A period that spans a price change is split by days and each part billed with
+    its own version (`version_split` "days", the default of tariffs), or billed whole with the version in
+    effect on its first day ("none"); the argument overrides the tariff's `version_split.method`."""
+    method = version_split or tariff.version_split.method
+    if method not in SPLIT_METHODS:
+        raise BillError(f"version_split must be one of {', '.join(SPLIT_METHODS)}, got {method!r}")
+    if method == "none":
+        try:
+            first = tariff.version_on(usage.start)
+        except SourceError as exc:
+            raise BillError(exc.reason) from None
+        parts = [(usage.start, usage.end, first)]
+    else:
+        parts = version_parts(tariff, usage.start, usage.end)
+    b = _Builder(tariff.rounding)
+    if len(parts) == 1:
+        version = parts[0][2]
+        if method == "none" and any(usage.start < v.effective_from <= usage.end for v in tariff.versions):
+            b.notes.append("本期内电价有调整，按期初执行的版本计算（version_split: none）")
+        _bill_version(version, usage, b)
+        bill_parts = [
+            BillPart(
+                1, usage.start, usage.end, (usage.end - usage.start).days + 1, version.effective_from, usage.total_kwh
+            )
+        ]
+    else:
+        step = tariff.version_split.step
+        spans = [(s, e) for s, e, _ in parts]
+        days = [(e - s).days + 1 for s, e in spans]
+        b.notes.append(
+            f"本期 {usage.start} 至 {usage.end} 共 {sum(days)} 天，期间电价调整，按天数分 {len(parts)} 段计费："
+            + "；".join(
+                f"第{i + 1}段 {s} 至 {e}（{d} 天，执行 {v.effective_from} 起的电价）"
+                for i, ((s, e, v), d) in enumerate(zip(parts, days, strict=True))
+            )
+        )
+        part_usages = _split_usage(usage, spans, step, b.notes)
+        bill_parts = []
+        for i, ((start, end, version), d, part_usage) in enumerate(zip(parts, days, part_usages, strict=True)):
+            sub = _Builder(tariff.rounding, _Share(d, sum(days), step))
+            _bill_version(version, part_usage, sub)
+            prefix = f"{start:%Y-%m-%d}至{end:%Y-%m-%d} "
+            b.lines += [
+                dataclasses.replace(line, code=f"part{i + 1}.{line.code}", label=prefix + line.label, part=i + 1)
+                for line in sub.lines
+            ]
+            b.notes += [f"第{i + 1}段：{note}" for note in sub.notes]
+            bill_parts.append(BillPart(i + 1, start, end, d, version.effective_from, part_usage.total_kwh))
     total = sum((line.amount for line in b.lines), Decimal(0))
     if tariff.rounding.per == "bill":
         total = tariff.rounding.apply(total)
     return Bill(
         tariff_id=tariff.id,
         tariff_name=tariff.name,
-        version_from=version.effective_from,
+        version_from=parts[0][2].effective_from,
         start=usage.start,
         end=usage.end,
-        kwh=total_kwh,
+        kwh=usage.total_kwh,
         lines=tuple(b.lines),
         total=total,
         notes=tuple(b.notes),
+        parts=tuple(bill_parts),
     )

@@ -109,6 +109,20 @@ class Basic:
     demand_floor_ratio: Decimal  # billing demand is at least this share of contract capacity
     suspension_min_days: int  # suspensions shorter than this are not deducted
     days_per_month: int  # a day's basic charge is the month's divided by this
+    # Demand above `demand_excess_threshold` × the declared (contracted) demand is charged at
+    # `demand_excess_multiplier` × demand_price (China: above 105 %, double).
+    demand_excess_threshold: Decimal = Decimal("1.05")
+    demand_excess_multiplier: Decimal = Decimal(2)
+    # Up to the threshold: bill the actual maximum demand ("actual") or the declared demand ("declared").
+    demand_within: str = "declared"
+
+
+@dataclass(frozen=True)
+class VersionSplit:
+    """How a usage period that spans a price change is billed (see docs/dsm.md)."""
+
+    method: str = "days"  # days: usage shared by days in each version's part | none: first day's version
+    step: Decimal = Decimal(1)  # round each part's pro-rated kWh (and tier thresholds) to this many kWh
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,7 @@ class Tariff:
     category: str
     rounding: Rounding
     versions: tuple[Version, ...]
+    version_split: VersionSplit = field(default_factory=VersionSplit)
     source: str = ""
     notes: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -331,7 +346,17 @@ def _read_tou(node: Node) -> TimeOfUse:
 
 def _read_basic(node: Node) -> Basic:
     node.check_keys(
-        {"method", "capacity_price", "demand_price", "demand_floor_ratio", "suspension_min_days", "days_per_month"}
+        {
+            "method",
+            "capacity_price",
+            "demand_price",
+            "demand_floor_ratio",
+            "suspension_min_days",
+            "days_per_month",
+            "demand_excess_threshold",
+            "demand_excess_multiplier",
+            "demand_within",
+        }
     )
     method = node.req("method").choice({"capacity", "demand", "either"})
     cap = node.get("capacity_price")
@@ -346,6 +371,13 @@ def _read_basic(node: Node) -> Basic:
         raise floor.error("a share of contract capacity: between 0 and 1 (0.40 = 40 %)")
     min_days = node.get("suspension_min_days")
     per_month = node.get("days_per_month")
+    threshold = node.get("demand_excess_threshold")
+    threshold_value = threshold.decimal(positive=True) if threshold else Decimal("1.05")
+    if threshold is not None and threshold_value < 1:
+        raise threshold.error("a multiple of the declared demand, at least 1 (1.05 = 105 %)")
+    multiplier = node.get("demand_excess_multiplier")
+    multiplier_value = multiplier.decimal(positive=True) if multiplier else Decimal(2)
+    within = node.get("demand_within")
     return Basic(
         method=method,
         capacity_price=_price(cap) if cap else None,
@@ -353,6 +385,21 @@ def _read_basic(node: Node) -> Basic:
         demand_floor_ratio=floor_value,
         suspension_min_days=min_days.integer(minimum=0) if min_days else 15,
         days_per_month=per_month.integer(minimum=1) if per_month else 30,
+        demand_excess_threshold=threshold_value,
+        demand_excess_multiplier=multiplier_value,
+        demand_within=within.choice({"actual", "declared"}) if within else "declared",
+    )
+
+
+def _read_version_split(node: Node | None) -> VersionSplit:
+    if node is None:
+        return VersionSplit()
+    node.check_keys({"method", "step"})
+    method = node.get("method")
+    step = node.get("step")
+    return VersionSplit(
+        method=method.choice({"days", "none"}) if method else "days",
+        step=step.decimal(positive=True) if step else Decimal(1),
     )
 
 
@@ -422,7 +469,7 @@ def _read_version(node: Node) -> Version:
 
 
 def read_tariff(root: Node) -> Tariff:
-    root.check_keys({"id", "name", "category", "rounding", "versions", "notes", "source"})
+    root.check_keys({"id", "name", "category", "rounding", "version_split", "versions", "notes", "source"})
     id_node = root.req("id")
     tariff_id = id_node.text().strip()
     if not _ID.match(tariff_id):
@@ -455,6 +502,7 @@ def read_tariff(root: Node) -> Tariff:
         category=category.text() if category else "",
         rounding=_read_rounding(root.get("rounding")),
         versions=tuple(versions),
+        version_split=_read_version_split(root.get("version_split")),
         source=root.source,
         notes=notes.text() if notes else "",
     )

@@ -48,6 +48,7 @@ class Usage:
     basic_method: str | None = None
     contract_kva: Decimal | None = None
     max_demand_kw: Decimal | None = None
+    declared_demand_kw: Decimal | None = None  # 合同（核定）最大需量: the excess-demand threshold's base
     transformers: tuple[Transformer, ...] = field(default_factory=tuple)
 
     @property
@@ -100,6 +101,7 @@ def read_usage(root: Node) -> Usage:
             "basic_method",
             "contract_kva",
             "max_demand_kw",
+            "declared_demand_kw",
             "transformers",
             "account_no",
             "note",
@@ -167,6 +169,7 @@ def read_usage(root: Node) -> Usage:
     method_node = root.get("basic_method")
     contract = root.get("contract_kva")
     demand = root.get("max_demand_kw")
+    declared = root.get("declared_demand_kw")
     return Usage(
         start=start,
         end=end,
@@ -179,6 +182,7 @@ def read_usage(root: Node) -> Usage:
         basic_method=method_node.choice({"capacity", "demand"}) if method_node else None,
         contract_kva=contract.decimal(positive=True) if contract else None,
         max_demand_kw=demand.decimal(minimum=Decimal(0)) if demand else None,
+        declared_demand_kw=declared.decimal(positive=True) if declared else None,
         transformers=tuple(transformers),
     )
 

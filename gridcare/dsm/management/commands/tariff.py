@@ -19,6 +19,13 @@ class Command(BaseCommand):
         bill = sub.add_parser("bill", help="print the bill as JSON")
         bill.add_argument("--tariff", required=True, help="a tariff YAML file or the id of a known tariff")
         bill.add_argument("--usage", required=True, help="a usage YAML/JSON file (docs/dsm.md)")
+        bill.add_argument(
+            "--version-split",
+            choices=["days", "none"],
+            default=None,
+            help="a period spanning a price change: split by days (the tariffs' default) or bill it whole "
+            "with the first day's version",
+        )
         check = sub.add_parser("check", help="validate tariff files")
         check.add_argument("files", nargs="+")
         sub.add_parser("list", help="list the known tariffs")
@@ -28,7 +35,7 @@ class Command(BaseCommand):
             if options["action"] == "bill":
                 tariff = billing.tariff_from_path_or_id(options["tariff"])
                 usage = billing.usage_from_path(options["usage"])
-                result = billing.bill_compute(tariff=tariff, usage=usage)
+                result = billing.bill_compute(tariff=tariff, usage=usage, version_split=options["version_split"])
                 self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
             elif options["action"] == "check":
                 for name in options["files"]:
