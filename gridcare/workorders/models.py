@@ -187,8 +187,17 @@ class WorkOrder(models.Model):
     category = models.ForeignKey(Category, verbose_name=_("分类"), on_delete=models.PROTECT, related_name="+")
     priority = models.CharField(_("优先级"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(_("状态"), max_length=14, choices=Status.choices, default=Status.ACCEPTED)
+    # Indexes cost every intake a write; the customer is covered by wo_customer_idx (customer, accepted_at), and
+    # sender unit, acceptor and repeat-of are only followed from an order, never searched by (a unit or user is
+    # almost never deleted, and then a scan is fine).
     customer = models.ForeignKey(
-        Customer, verbose_name=_("客户"), null=True, blank=True, on_delete=models.PROTECT, related_name="workorders"
+        Customer,
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="workorders",
+        db_index=False,
     )
     # Callers who are not (yet) customers — new connection enquiries — are recorded by name and phone.
     caller_name = models.CharField(_("来电人"), max_length=50, blank=True)
@@ -202,7 +211,13 @@ class WorkOrder(models.Model):
         OrgUnit, verbose_name=_("处理单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     sender_unit = models.ForeignKey(
-        OrgUnit, verbose_name=_("派发单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        OrgUnit,
+        verbose_name=_("派发单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -213,7 +228,12 @@ class WorkOrder(models.Model):
         related_name="+",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("受理人"), null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("受理人"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     accepted_at = models.DateTimeField(_("受理时间"), db_index=True)
     replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
@@ -226,7 +246,13 @@ class WorkOrder(models.Model):
         "self", verbose_name=_("主单"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     repeat_of = models.ForeignKey(
-        "self", verbose_name=_("重复来电主单"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        verbose_name=_("重复来电主单"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     call_count = models.PositiveIntegerField(_("致电次数"), default=1)
     is_supervised = models.BooleanField(_("是否督办"), default=False)
@@ -349,7 +375,8 @@ class IdempotencyKey(models.Model):
     """A retried POST with the same key returns the first order instead of creating a second one."""
 
     key = models.CharField(max_length=100)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # (user, key) is unique, and that index serves every lookup by user too.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     request_hash = models.CharField(max_length=64)
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField()
