@@ -1,7 +1,9 @@
 """Benchmark: a feeder outage affecting 100,000 customers, queued within 5 s; delivery throughput per channel.
 
-Run alone: `.venv/bin/python bench/bench_notices.py [--customers N] [--deliver N]`. A fresh SQLite file in a
-temporary directory (or DATABASE_URL when given). Measured:
+Run alone: `.venv/bin/python bench/bench_notices.py [--db sqlite,postgres] [--customers N] [--deliver N]`.
+Each database is measured in its own child process against a fresh database: SQLite in a temporary directory,
+PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth; a database created for the run and dropped after it).
+Measured for each:
   publish    outage_publish on one feeder: audience from the topology, affected set kept, messages queued
              on two channels (sms + inapp) — target ≤ 5 s for 100,000 customers;
   baseline   the same rows written the ordinary way: ids read into Python, Message objects bulk_created;
@@ -20,6 +22,7 @@ import os
 import platform
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -31,6 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 5.0
+PG_ADMIN = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c"]
+PG_URL = "postgres://postgres@127.0.0.1:5432/"
 NOW = dt.datetime(2026, 10, 8, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai, outside quiet hours
 
 
@@ -140,12 +145,8 @@ def build_city(n: int) -> Any:
     return unit, feeder
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--deliver", type=int, default=2000, help="messages per channel in the throughput runs")
-    args = parser.parse_args()
-
+def run_one(args: argparse.Namespace) -> int:
+    """One database (DATABASE_URL, set by the parent): prints the report lines; exit status 0 = targets met."""
     tmp = Path(tempfile.mkdtemp(prefix="gridcare-bench-notices-"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "gridcare.settings"
     os.environ["DEBUG"] = "1"
@@ -164,11 +165,8 @@ def main() -> int:
     from gridcare.notices import channels, config, delivery, services
     from gridcare.notices.models import Message, MessageStatus, Notice
 
-    lines: list[str] = []
-
     def say(text: str) -> None:
-        print(text, flush=True)
-        lines.append(text)
+        print(text, flush=True)  # the parent collects the lines
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -189,45 +187,64 @@ def main() -> int:
     )
     config.override(cfg)
     try:
-        say(f"GridCare notices benchmark — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
-        say(
-            f"machine: {platform.platform()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, {connection.vendor}"
-        )
+        server_version = ""
         call_command("migrate", verbosity=0)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SHOW server_version")
+                server_version = f" {cursor.fetchone()[0]}"
+            else:
+                cursor.execute("SELECT sqlite_version()")
+                server_version = f" {cursor.fetchone()[0]} (file in a temporary directory)"
+        say(f"== {connection.vendor}{server_version}")
         t0 = time.perf_counter()
         unit, feeder = build_city(args.customers)
+        analyzed = ""
+        if connection.vendor == "postgresql":
+            # What autovacuum would do minutes after a bulk load; without it the planner guesses on empty tables.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            analyzed = ", then ANALYZE"
         say(
             f"setup: {args.customers:,} customers under one feeder (+5,000 elsewhere) "
-            f"in {time.perf_counter() - t0:,.1f} s"
+            f"in {time.perf_counter() - t0:,.1f} s{analyzed}"
         )
 
         from gridcare.notices.models import Outage
 
-        outage = services.outage_create(
-            kind="planned",
-            title="城北一线停电检修",
-            cause="线路改造",
-            unit=unit,
-            starts_at=NOW + dt.timedelta(days=8),
-            ends_at=NOW + dt.timedelta(days=8, hours=8),
-            feeders=[feeder],
-            actor="bench",
-            now=NOW,
-        )
-        t0 = time.perf_counter()
-        notice = services.outage_publish(outage=outage, actor="bench", channels=["sms", "inapp"], now=NOW)
-        publish_s = time.perf_counter() - t0
-        queued = Message.objects.filter(notice=notice).count()
-        affected = Outage.objects.get(pk=outage.pk).affected_count
-        expected = customer_ids_under(feeder_ids=[feeder.pk]).count()
-        ok = affected == expected == args.customers and queued == 2 * expected
+        load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        # Three publications of the same feeder (three outages on different days), each a full audience and
+        # queue: the median is reported, so one hiccup of a shared machine does not decide the figure.
+        times: list[float] = []
+        ok = True
+        queued = affected = expected = 0
+        for day in (8, 9, 10):
+            outage = services.outage_create(
+                kind="planned",
+                title="城北一线停电检修",
+                cause="线路改造",
+                unit=unit,
+                starts_at=NOW + dt.timedelta(days=day),
+                ends_at=NOW + dt.timedelta(days=day, hours=8),
+                feeders=[feeder],
+                actor="bench",
+                now=NOW,
+            )
+            t0 = time.perf_counter()
+            notice = services.outage_publish(outage=outage, actor="bench", channels=["sms", "inapp"], now=NOW)
+            times.append(time.perf_counter() - t0)
+            queued = Message.objects.filter(notice=notice).count()
+            affected = Outage.objects.get(pk=outage.pk).affected_count
+            expected = customer_ids_under(feeder_ids=[feeder.pk]).count()
+            ok = ok and affected == expected == args.customers and queued == 2 * expected
+        publish_s = sorted(times)[1]
         say("")
         say(
-            f"publish (audience + affected set + {queued:,} messages on sms+inapp): {publish_s:.2f} s "
+            f"publish (audience + affected set + {queued:,} messages on sms+inapp): {publish_s:.2f} s median of 3 "
+            f"({', '.join(f'{t:.2f}' for t in times)}; load average before: {load_before}) "
             f"(target ≤ {TARGET_SECONDS:.0f} s for 100,000) — {'OK' if publish_s <= TARGET_SECONDS else 'MISSED'}"
         )
-        say(f"  affected {affected:,} = topology {expected:,}: {'yes' if ok else 'NO'}")
+        say(f"  affected {affected:,} = topology {expected:,}, each time: {'yes' if ok else 'NO'}")
 
         # Baseline: the ordinary ORM way for the same rows (ids into Python, bulk_create objects).
         with transaction.atomic():
@@ -251,7 +268,7 @@ def main() -> int:
         # Delivery throughput: keep only `deliver` due messages per channel.
         say("")
         say(f"delivery throughput, {args.deliver:,} messages per channel, one worker, local endpoints:")
-        Message.objects.filter(notice=notice).update(status=MessageStatus.SUPPRESSED)
+        Message.objects.update(status=MessageStatus.SUPPRESSED)  # the published outages' messages stay put
         results: dict[str, tuple[float, float]] = {}
         for ch in ("sms", "email", "inapp", "outbox"):
             n = Notice.objects.create(
@@ -318,15 +335,73 @@ def main() -> int:
             )
         say("")
         say(f"SMS gateway received {Gateway.count:,} calls; SMTP server accepted {sink.count:,} messages")
-        (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
-        suffix = "" if args.customers == 100_000 else f"-{args.customers}"
-        (ROOT / "bench" / "results" / f"notices{suffix}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         return 0 if ok and publish_s <= TARGET_SECONDS * args.customers / 100_000 else 1
     finally:
         smtp.stop()
         server.shutdown()
         config.override(None)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _psql(sql: str) -> None:
+    done = subprocess.run([*PG_ADMIN, sql], capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"psql failed ({done.returncode}): {done.stderr.strip()[-1000:]}")
+
+
+def run_database(kind: str, args: argparse.Namespace) -> tuple[list[str], int]:
+    """Run one database in a child process (a fresh Django, a fresh database); returns its lines and status."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"gridcare-bench-notices-{kind}-"))
+    name = f"gridcare_bench_notices_{os.getpid()}"
+    url = f"sqlite:///{tmp / 'gridcare.sqlite3'}" if kind == "sqlite" else PG_URL + name
+    if kind == "postgres":
+        _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _psql(f"CREATE DATABASE {name}")
+    try:
+        cmd = [sys.executable, __file__, "--child", "--customers", str(args.customers), "--deliver", str(args.deliver)]
+        child = subprocess.Popen(cmd, env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None
+        lines = []
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            lines.append(line.rstrip("\n"))
+        status = child.wait()
+        if status not in (0, 1):
+            lines.append(f"({kind} run failed with exit status {status}; see the output above)")
+        return lines, status
+    finally:
+        if kind == "postgres":
+            _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--deliver", type=int, default=2000, help="messages per channel in the throughput runs")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return run_one(args)
+    kinds = [k.strip() for k in args.db.split(",") if k.strip()]
+    if not kinds or set(kinds) - {"sqlite", "postgres"}:
+        parser.error("--db takes sqlite, postgres or both")
+    lines = [
+        f"GridCare notices benchmark — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "each database in its own process, one after the other, against a fresh database",
+    ]
+    worst = 0
+    for kind in kinds:
+        lines.append("")
+        out, status = run_database(kind, args)
+        lines += out
+        worst = max(worst, status)
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    suffix = "" if args.customers == 100_000 else f"-{args.customers}"
+    (ROOT / "bench" / "results" / f"notices{suffix}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return worst
 
 
 if __name__ == "__main__":

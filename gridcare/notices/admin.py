@@ -1,6 +1,7 @@
 """Admin for the notices app: read-mostly views of outages, notices and the delivery log."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from gridcare.notices.models import (
     ChannelPreference,
@@ -55,7 +56,19 @@ class ChannelPreferenceAdmin(admin.ModelAdmin):
 
 @admin.register(NoticeTemplate)
 class NoticeTemplateAdmin(admin.ModelAdmin):
+    """Read-only: templates are edited on the staff page (/notices/templates/), which checks placeholders and
+    braces, previews the text and records who changed what."""
+
     list_display = ["kind", "channel", "subject", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: NoticeTemplate | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: NoticeTemplate | None = None) -> bool:
+        return False
 
 
 @admin.register(FollowUpTask)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
+from ninja.security import HttpBearer, SessionAuth
+from ninja.security.base import AuthBase
 
 from gridcare.customers.selectors import customer_get
 from gridcare.notices import selectors, services
 from gridcare.notices.audiences import Audience
 from gridcare.notices.models import Message, Notice, Outage
-from gridcare.notices.permissions import ANNOUNCERS, OUTAGE_EDITORS, PREFERENCE_EDITORS, require
+from gridcare.notices.permissions import ANNOUNCERS, OUTAGE_EDITORS, PREFERENCE_EDITORS, RECEIPT_SENDERS, require
+from gridcare.org.services import token_authenticate
 
 router = Router(tags=["notices"])
+RECEIPT_GATEWAY = "短信网关回执"  # the actor recorded for receipts authenticated by the shared secret
 
 
 class OutageIn(Schema):
@@ -143,9 +148,15 @@ class PreferenceIn(Schema):
 
 
 class ReceiptIn(Schema):
-    ref: str
+    ref: str | int  # the gateway's message id (or our own key, when the gateway echoes it)
     delivered: bool
     detail: str = ""
+
+
+class ReceiptOut(Schema):
+    ref: str
+    status: str
+    updated: int
 
 
 class PublicFilters(Schema):
@@ -382,12 +393,46 @@ def preference(request: HttpRequest, account_no: str, channel: str, data: Prefer
     return {"channel": pref.channel, "address": pref.address, "opted_out": pref.opted_out}
 
 
-@router.post("/receipts/{channel}", summary="网关送达回执")
-def receipt(request: HttpRequest, channel: str, data: ReceiptIn) -> dict[str, int]:
-    n = services.message_mark_delivered(
-        channel=channel, provider_ref=data.ref, delivered=data.delivered, detail=data.detail, actor=_user(request)
+class GatewayTokenAuth(AuthBase):
+    """The shared secret of GRIDCARE_NOTICE_RECEIPT_TOKEN, for a gateway that has no GridCare account: in the
+    `X-GridCare-Token` header or as `?token=` (what a callback URL configured at the gateway can hold)."""
+
+    openapi_type = "apiKey"
+    openapi_in = "header"
+    openapi_name = "X-GridCare-Token"
+
+    def __call__(self, request: HttpRequest) -> str | None:
+        expected = services.get_config().receipt_token
+        supplied = request.headers.get("X-GridCare-Token") or request.GET.get("token") or ""
+        if expected and supplied and hmac.compare_digest(supplied.encode(), expected.encode()):
+            return RECEIPT_GATEWAY
+        return None
+
+
+class UserTokenAuth(HttpBearer):
+    """A GridCare API token (`gridcare token create`), as everywhere else in the API."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+@router.post(
+    "/receipts/{channel}",
+    response=ReceiptOut,
+    auth=[GatewayTokenAuth(), UserTokenAuth(), SessionAuth()],
+    summary="网关送达回执（共享密钥 X-GridCare-Token 或管理员令牌）",
+)
+def receipt(request: HttpRequest, channel: str, data: ReceiptIn) -> dict[str, Any]:
+    caller = _user(request)
+    if caller != RECEIPT_GATEWAY:
+        require(caller, RECEIPT_SENDERS, "登记网关回执")
+    msg, changed = services.message_mark_delivered(
+        channel=channel, provider_ref=str(data.ref), delivered=data.delivered, detail=data.detail, actor=caller
     )
-    return {"updated": n}
+    return {"ref": str(data.ref), "status": msg.status, "updated": int(changed)}
 
 
 @router.get("/public/outages", auth=None, summary="公开停电信息（无需登录）")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import smtplib
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -67,25 +68,71 @@ class Channel(Protocol):
 # --- e-mail ---------------------------------------------------------------------------------------------------
 
 
+def smtp_tls_context(config: NoticeConfig) -> ssl.SSLContext:
+    """Certificate and host name checked (against GRIDCARE_SMTP_CA_FILE when given) unless verification is off."""
+    c = config.smtp
+    context = ssl.create_default_context(cafile=c.ca_file or None)
+    if not c.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _smtp_answer(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {text}"
+
+
 class _SmtpSender:
     def __init__(self, config: NoticeConfig):
         self.config = config
         self.conn: smtplib.SMTP | None = None
+        # A refused login or an unreachable server fails every message of the batch the same way: connect once.
+        self.connect_error: TransientError | None = None
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        c = self.config.smtp
+        if c.auth == "auto":
+            conn.login(c.user, c.password)  # the strongest mechanism both sides support
+            return
+        conn.ehlo_or_helo_if_needed()
+        offered = conn.esmtp_features.get("auth", "").upper().split()
+        mechanism = c.auth.upper()
+        if mechanism not in offered:
+            raise smtplib.SMTPException(f"服务器不支持 AUTH {mechanism}（支持：{' '.join(offered) or '无'}）")
+        conn.user, conn.password = c.user, c.password
+        authobject = conn.auth_login if mechanism == "LOGIN" else conn.auth_plain
+        conn.auth(mechanism, authobject, initial_response_ok=mechanism == "PLAIN")
 
     def _connect(self) -> smtplib.SMTP:
+        if self.connect_error is not None:
+            raise self.connect_error
         c = self.config.smtp
+        where = f"SMTP {c.host}:{c.port}"
+        conn: smtplib.SMTP | None = None
+        step = "连接"
         try:
-            conn: smtplib.SMTP
             if c.ssl:
-                conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout)
+                conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=smtp_tls_context(self.config))
             else:
                 conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
                 if c.starttls:
-                    conn.starttls()
+                    step = "STARTTLS"
+                    conn.starttls(context=smtp_tls_context(self.config))
             if c.user:
-                conn.login(c.user, c.password)
+                step = "认证"
+                self._login(conn)
+        except smtplib.SMTPResponseException as exc:
+            self.connect_error = TransientError(f"{where} {step}失败：{_smtp_answer(exc)}")
         except (OSError, smtplib.SMTPException) as exc:
-            raise TransientError(f"SMTP {c.host}:{c.port} 连接失败：{exc}") from exc
+            self.connect_error = TransientError(f"{where} {step}失败：{exc}")
+        if self.connect_error is not None or conn is None:
+            if conn is not None:
+                try:
+                    conn.close()
+                except OSError:
+                    pass
+            raise self.connect_error or TransientError(f"{where} 连接失败")
         return conn
 
     def send(self, envelope: Envelope) -> SendResult:
@@ -106,9 +153,14 @@ class _SmtpSender:
             refused = self.conn.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentError(f"收件人被拒绝：{exc.recipients}") from exc
+        except smtplib.SMTPSenderRefused as exc:
+            # Refusing our sender (or "530 authentication required") is a set-up problem, not this customer's:
+            # retried with back-off like a timeout, dead-lettered after N attempts.
+            self.close()
+            raise TransientError(f"SMTP 发件人被拒绝：{_smtp_answer(exc)}") from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
-            err = f"SMTP {exc.smtp_code} {exc.smtp_error!r}"
+            err = f"SMTP {_smtp_answer(exc)}"
             if 500 <= exc.smtp_code < 600:
                 raise PermanentError(err) from exc
             raise TransientError(err) from exc

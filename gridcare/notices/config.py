@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from gridcare.core.env import env_bool, env_int, env_list, env_str
 
 CHANNELS = ("sms", "email", "inapp", "outbox")
+SMTP_AUTH_METHODS = ("auto", "login", "plain")
 DEFAULT_SMS_TEMPLATE = '{"phone": "{to}", "content": "{text}", "ref": "{ref}"}'
 
 
@@ -32,6 +33,9 @@ class SmtpConfig:
     ssl: bool
     timeout: int
     sender: str
+    auth: str = "auto"  # auto (what the server offers, strongest first), login or plain
+    verify: bool = True  # check the server's certificate and host name
+    ca_file: str = ""  # trust this CA (or self-signed certificate) instead of the system store
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class NoticeConfig:
     disconnect_notice_days: int
     reminder_hour: int
     extra: dict[str, str] = field(default_factory=dict)
+    # Shared secret a gateway presents with its delivery receipts (X-GridCare-Token header or ?token=).
+    receipt_token: str = ""
 
     def configured(self, channel: str) -> bool:
         if channel == "sms":
@@ -111,19 +117,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> NoticeConfig:
         raise ImproperlyConfigured(
             f"GRIDCARE_NOTICE_CHANNELS names unknown channels {sorted(unknown)}; use {', '.join(CHANNELS)}."
         )
+    smtp = _smtp(e)
     analytics = Path(getattr(settings, "ANALYTICS_DIR", "var/analytics"))
     var_dir = Path(getattr(settings, "VAR_DIR", "var"))
     return NoticeConfig(
-        smtp=SmtpConfig(
-            host=env_str("GRIDCARE_SMTP_HOST", "", e),
-            port=env_int("GRIDCARE_SMTP_PORT", 25, minimum=1, environ=e),
-            user=env_str("GRIDCARE_SMTP_USER", "", e),
-            password=env_str("GRIDCARE_SMTP_PASSWORD", "", e),
-            starttls=env_bool("GRIDCARE_SMTP_STARTTLS", False, e),
-            ssl=env_bool("GRIDCARE_SMTP_SSL", False, e),
-            timeout=env_int("GRIDCARE_SMTP_TIMEOUT", 10, minimum=1, environ=e),
-            sender=env_str("GRIDCARE_MAIL_FROM", "95598@gridcare.invalid", e),
-        ),
+        smtp=smtp,
         sms=SmsConfig(
             url=env_str("GRIDCARE_SMS_URL", "", e),
             template=template,
@@ -157,6 +155,43 @@ def load_config(environ: Mapping[str, str] | None = None) -> NoticeConfig:
         payment_due_days=env_int("GRIDCARE_PAYMENT_DUE_DAYS", 3, minimum=0, environ=e),
         disconnect_notice_days=env_int("GRIDCARE_DISCONNECT_NOTICE_DAYS", 7, minimum=1, environ=e),
         reminder_hour=env_int("GRIDCARE_REMINDER_HOUR", 9, minimum=0, environ=e),
+        receipt_token=env_str("GRIDCARE_NOTICE_RECEIPT_TOKEN", "", e).strip(),
+    )
+
+
+def _smtp(e: Mapping[str, str]) -> SmtpConfig:
+    starttls = env_bool("GRIDCARE_SMTP_STARTTLS", False, e)
+    use_ssl = env_bool("GRIDCARE_SMTP_SSL", False, e)
+    if starttls and use_ssl:
+        raise ImproperlyConfigured(
+            "GRIDCARE_SMTP_STARTTLS and GRIDCARE_SMTP_SSL are both on; choose one: STARTTLS upgrades a plain "
+            "connection (usually port 587), SSL is TLS from the first byte (usually port 465)."
+        )
+    auth = env_str("GRIDCARE_SMTP_AUTH", "auto", e).strip().lower()
+    if auth not in SMTP_AUTH_METHODS:
+        raise ImproperlyConfigured(f"GRIDCARE_SMTP_AUTH={auth!r} must be one of {', '.join(SMTP_AUTH_METHODS)}.")
+    user = env_str("GRIDCARE_SMTP_USER", "", e)
+    if user and not (starttls or use_ssl) and not env_bool("GRIDCARE_SMTP_PLAINTEXT_AUTH", False, e):
+        raise ImproperlyConfigured(
+            "GRIDCARE_SMTP_USER is set without TLS, so the password would cross the network in clear: set "
+            "GRIDCARE_SMTP_STARTTLS=yes or GRIDCARE_SMTP_SSL=yes (or GRIDCARE_SMTP_PLAINTEXT_AUTH=yes for a "
+            "trusted relay on the same host)."
+        )
+    ca_file = env_str("GRIDCARE_SMTP_CA_FILE", "", e).strip()
+    if ca_file and not Path(ca_file).is_file():
+        raise ImproperlyConfigured(f"GRIDCARE_SMTP_CA_FILE={ca_file!r} is not a readable file (a PEM certificate).")
+    return SmtpConfig(
+        host=env_str("GRIDCARE_SMTP_HOST", "", e),
+        port=env_int("GRIDCARE_SMTP_PORT", 465 if use_ssl else 25, minimum=1, environ=e),
+        user=user,
+        password=env_str("GRIDCARE_SMTP_PASSWORD", "", e),
+        starttls=starttls,
+        ssl=use_ssl,
+        timeout=env_int("GRIDCARE_SMTP_TIMEOUT", 10, minimum=1, environ=e),
+        sender=env_str("GRIDCARE_MAIL_FROM", "95598@gridcare.invalid", e),
+        auth=auth,
+        verify=env_bool("GRIDCARE_SMTP_VERIFY", True, e),
+        ca_file=ca_file,
     )
 
 

@@ -75,3 +75,13 @@ class AnnouncementForm(forms.Form):
         from gridcare.customers.models import ElectricityCategory
 
         self.fields["categories"].choices = ElectricityCategory.choices  # type: ignore[attr-defined]
+
+
+class TemplateForm(forms.Form):
+    subject = forms.CharField(
+        label=_("标题模板"), max_length=200, help_text=_("短信不发送标题；电子邮件、站内消息显示标题")
+    )
+    body = forms.CharField(label=_("正文模板"), widget=forms.Textarea(attrs={"rows": 6}))
+    sample_account = forms.CharField(
+        label=_("预览用户号"), max_length=32, required=False, help_text=_("留空则取您数据范围内的第一个客户")
+    )

@@ -6,4 +6,5 @@ NAV_ITEMS = [
     ("停电信息", "notices:outages", None, 40),
     ("公告与通知", "notices:announce", {Role.SHIFT_LEAD, Role.ANALYST, Role.ADMIN}, 41),
     ("客户经理跟进", "notices:follow_ups", None, 42),
+    ("通知模板", "notices:templates", {Role.SHIFT_LEAD, Role.ADMIN}, 43),  # = permissions.TEMPLATE_EDITORS
 ]

@@ -10,6 +10,10 @@ from gridcare.org.roles import Role
 OUTAGE_EDITORS: set[str] = {Role.DISPATCHER, Role.SHIFT_LEAD, Role.ADMIN}
 ANNOUNCERS: set[str] = {Role.SHIFT_LEAD, Role.ANALYST, Role.ADMIN}
 PREFERENCE_EDITORS: set[str] = {Role.AGENT, Role.SHIFT_LEAD, Role.ADMIN}
+# Receipts change the delivery log: only a gateway (shared secret) or an administrator's API token may post one.
+RECEIPT_SENDERS: set[str] = {Role.ADMIN}
+# Templates are what every customer reads.
+TEMPLATE_EDITORS: set[str] = {Role.SHIFT_LEAD, Role.ADMIN}
 
 
 def may(user: Any, roles: set[str]) -> bool:

@@ -103,14 +103,56 @@ def placeholders_in(text: str) -> set[str]:
     try:
         return {name for _, name, _, _ in string.Formatter().parse(text) if name}
     except ValueError as exc:
-        raise TemplateError(f"模板格式错误：{exc}（花括号须成对出现）") from None
+        raise TemplateError(f"模板格式错误：{_syntax_hint(text, exc)}") from None
+
+
+def _syntax_hint(text: str, exc: ValueError) -> str:
+    """Say where the braces go wrong, in words a person editing a template can act on."""
+    depth, opened = 0, -1
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "{}" and text[i : i + 2] in ("{{", "}}") and depth == 0:
+            i += 2  # an escaped brace
+            continue
+        if ch == "{":
+            if depth:
+                return f"第 {opened + 1} 个字符起的“{text[opened:i]}”缺少右花括号“}}”（占位符内不能再有“{{”）"
+            depth, opened = 1, i
+        elif ch == "}":
+            if not depth:
+                return f"第 {i + 1} 个字符处多了一个“}}”（要显示花括号请写成“}}}}”）"
+            depth = 0
+        i += 1
+    if depth:
+        return f"第 {opened + 1} 个字符起的“{text[opened : opened + 12]}”缺少右花括号“}}”"
+    return str(exc)
 
 
 def validate(text: str) -> None:
-    unknown = placeholders_in(text) - set(PLACEHOLDERS)
+    """Refuse what would fail or go wrong when a message is rendered: bad braces, unknown placeholders,
+    empty `{}`, and format options (`{amount:d}`, `{title!r}`, `{account_no[0]}`) that templates do not use."""
+    parsed = []
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise TemplateError(f"模板格式错误：{_syntax_hint(text, exc)}") from None
+    unknown: list[str] = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        if name == "":
+            raise TemplateError(
+                "模板格式错误：空的占位符“{}”；请写出名称，如 {customer_name}（要显示花括号请写成“{{}}”）"
+            )
+        if name not in PLACEHOLDERS:
+            unknown.append(shown)
+        elif spec or conversion:
+            raise TemplateError(f"模板格式错误：占位符 {shown} 不支持格式选项，请写成 {{{name}}}")
     if unknown:
         known = "、".join("{" + k + "}" for k in PLACEHOLDERS)
-        raise TemplateError(f"未知占位符：{'、'.join(sorted(unknown))}；可用：{known}")
+        raise TemplateError(f"未知占位符：{'、'.join(dict.fromkeys(unknown))}；可用：{known}")
 
 
 class _Values(dict[str, Any]):

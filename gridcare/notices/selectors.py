@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -13,10 +14,13 @@ from gridcare.customers.models import Customer
 from gridcare.grid.models import District, Feeder, ServicePoint, TransformerArea
 from gridcare.notices import delivery, rendering, rules
 from gridcare.notices.models import (
+    Channel,
     FollowUpTask,
     InAppMessage,
     Message,
     Notice,
+    NoticeKind,
+    NoticeTemplate,
     Outage,
     OutageKind,
     OutageStatus,
@@ -173,3 +177,76 @@ def public_record(outage: Outage, *, now: dt.datetime) -> dict[str, Any]:
         "affected_customers": outage.affected_count,
         "last_update": outage.updated_at.isoformat(),
     }
+
+
+# --- templates --------------------------------------------------------------------------------------------------
+
+# What a template is previewed with when no real notice of its kind is at hand.
+_SAMPLE_VALUES: dict[str, str] = {
+    "window": "2026-10-18 08:00 至 18:00",
+    "scope": "10kV 城北一线（全线）",
+    "reason": "线路设备检修",
+    "etr": "2026-10-18 18:00",
+    "title": "10kV 城北一线停电检修",
+    "amount": "235.60",
+    "due_date": "2026-10-25",
+    "balance": "12.40",
+    "disconnect_date": "2026-10-15",
+    "month": "2026-09",
+    "text": "自 11 月 1 日起执行新的居民分时电价。",
+}
+_OUTAGE_KINDS = {k for k in NoticeKind.values if k.startswith("outage_")}
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    kind: str
+    kind_label: str
+    channel: str
+    channel_label: str
+    edited: NoticeTemplate | None
+    template: rendering.Template
+
+
+def template_rows(*, kind: str = "", channel: str = "") -> list[TemplateRow]:
+    """Every kind × channel with the text in use: the edited template or the built-in one."""
+    edited = {(t.kind, t.channel): t for t in NoticeTemplate.objects.all()}
+    rows = []
+    for k in NoticeKind:
+        for ch in Channel:
+            if (kind and k.value != kind) or (channel and ch.value != channel):
+                continue
+            tpl = edited.get((k.value, ch.value))
+            text = rendering.Template(tpl.subject, tpl.body) if tpl else rendering.DEFAULTS[k.value]
+            rows.append(TemplateRow(k.value, str(k.label), ch.value, str(ch.label), tpl, text))
+    return rows
+
+
+def template_sample(*, user: Any, kind: str, account_no: str = "") -> tuple[dict[str, Any], str]:
+    """Placeholder values for previewing a template of `kind`: a real customer in the user's scope (the one asked
+    for, or the first) and, for outage notices, the latest outage the user can see; the rest from a fixed sample.
+    Returns the values and a line saying where they came from."""
+    from gridcare.customers.selectors import customer_get, customers_visible
+    from gridcare.notices.config import get_config
+    from gridcare.notices.services import _outage_context
+
+    config = get_config()
+    values: dict[str, Any] = {**_SAMPLE_VALUES, "hotline": config.hotline, "company": config.company}
+    said = []
+    customer: Customer | None
+    if account_no.strip():
+        customer = customer_get(user=user, account_no=account_no.strip())  # NotFound names the account
+    else:
+        customer = customers_visible(user=user).order_by("account_no").first()
+    if customer is not None:
+        values |= {"customer_name": customer.name, "account_no": customer.account_no}
+        said.append(f"客户 {customer.name}（户号 {customer.account_no}）")
+    else:
+        values |= {"customer_name": "张三", "account_no": "3300000001"}
+        said.append("示例客户 张三")
+    if kind in _OUTAGE_KINDS:
+        outage = outages_visible(user=user).exclude(status=OutageStatus.DRAFT).order_by("-updated_at", "-id").first()
+        if outage is not None:
+            values |= _outage_context(outage)
+            said.append(f"停电“{outage.title}”")
+    return values, "以" + "、".join(said) + "为例；其余为示例数据"

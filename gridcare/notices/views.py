@@ -18,12 +18,20 @@ from django.views.decorators.http import require_GET, require_POST
 from gridcare.core.errors import NotFound, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_get
-from gridcare.notices import ical, rules, selectors, services
+from gridcare.notices import ical, rendering, rules, selectors, services
 from gridcare.notices.audiences import Audience, parse_account_list
 from gridcare.notices.config import get_config
-from gridcare.notices.forms import AnnouncementForm, CancelForm, OutageForm, PublishForm, WindowForm, codes
-from gridcare.notices.models import Outage, OutageKind, OutageStatus
-from gridcare.notices.permissions import ANNOUNCERS, OUTAGE_EDITORS, may
+from gridcare.notices.forms import (
+    AnnouncementForm,
+    CancelForm,
+    OutageForm,
+    PublishForm,
+    TemplateForm,
+    WindowForm,
+    codes,
+)
+from gridcare.notices.models import Channel, NoticeKind, Outage, OutageKind, OutageStatus
+from gridcare.notices.permissions import ANNOUNCERS, OUTAGE_EDITORS, TEMPLATE_EDITORS, may
 
 PORTAL_SALT = "gridcare.notices.portal"
 
@@ -327,6 +335,84 @@ def portal(request: HttpRequest, token: str) -> HttpResponse:
             "inbox": selectors.customer_inbox(customer=customer),
             "outages": selectors.customer_current_outages(customer=customer),
             "hotline": get_config().hotline,
+        },
+    )
+
+
+# --- message templates -----------------------------------------------------------------------------------------
+
+
+@login_required
+def templates(request: HttpRequest) -> HttpResponse:
+    if not may(request.user, TEMPLATE_EDITORS):
+        raise Http404("无权限")
+    kind = request.GET.get("kind", "") if request.GET.get("kind", "") in NoticeKind.values else ""
+    channel = request.GET.get("channel", "") if request.GET.get("channel", "") in Channel.values else ""
+    return render(
+        request,
+        "notices/templates.html",
+        {
+            "rows": selectors.template_rows(kind=kind, channel=channel),
+            "kind": kind,
+            "channel": channel,
+            "kinds": NoticeKind.choices,
+            "channels": Channel.choices,
+        },
+    )
+
+
+@login_required
+def template_edit(request: HttpRequest, kind: str, channel: str) -> HttpResponse:
+    """Edit one kind × channel; "预览" renders what was typed (unsaved) for a sample customer and notice."""
+    if not may(request.user, TEMPLATE_EDITORS):
+        raise Http404("无权限")
+    if kind not in NoticeKind.values or channel not in Channel.values:
+        raise Http404("没有这种通知类型或渠道")
+    [row] = selectors.template_rows(kind=kind, channel=channel)
+    initial = {"subject": row.template.subject, "body": row.template.body}
+    form = TemplateForm(request.POST or None, initial=initial)
+    preview = None
+    sample_note = ""
+    if request.method == "POST" and "reset" in request.POST:
+        with_change = services.template_reset(kind=kind, channel=channel, actor=request.user)
+        messages.success(request, "已恢复为系统默认模板" if with_change else "当前已是系统默认模板")
+        return redirect("notices:template", kind=kind, channel=channel)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            if "save" in request.POST:
+                services.template_save(
+                    kind=kind, channel=channel, subject=d["subject"], body=d["body"], actor=request.user
+                )
+                messages.success(request, "模板已保存，之后发送的消息将使用新模板")
+                return redirect("notices:template", kind=kind, channel=channel)
+            for name in ("subject", "body"):
+                try:
+                    rendering.validate(d[name])
+                except rendering.TemplateError as exc:
+                    raise ServiceError(str(exc), field=name) from None
+            values, sample_note = selectors.template_sample(
+                user=request.user, kind=kind, account_no=d["sample_account"]
+            )
+            subject, body = rendering.render(rendering.Template(d["subject"], d["body"]), values)
+            preview = {"subject": subject, "body": body}
+        except NotFound as exc:
+            form.add_error("sample_account", exc.message)
+        except ServiceError as exc:
+            _form_error(form, exc)
+    elif request.method == "GET":
+        values, sample_note = selectors.template_sample(user=request.user, kind=kind)
+        subject, body = rendering.render(row.template, values)
+        preview = {"subject": subject, "body": body}
+    return render(
+        request,
+        "notices/template_edit.html",
+        {
+            "row": row,
+            "form": form,
+            "preview": preview,
+            "sample_note": sample_note,
+            "placeholders": rendering.PLACEHOLDERS.items(),
         },
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -57,6 +58,7 @@ class Gateway:
     calls: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer with, one per call
     dedupe: bool = False
+    delay: float = 0.0  # seconds each call takes, so a worker can be caught in the middle of a batch
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refs(self) -> list[str]:
@@ -73,6 +75,8 @@ def _handler(gw: Gateway) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             payload = json.loads(self.rfile.read(length).decode("utf-8"))
+            if gw.delay:
+                time.sleep(gw.delay)
             with gw.lock:
                 status = gw.fail_next.pop(0) if gw.fail_next else 200
                 duplicate = gw.dedupe and any(c["ref"] == payload.get("ref") for c in gw.calls)

@@ -63,3 +63,29 @@ def test_a_late_publication_shows_the_reason_error_next_to_the_field(city: City,
     assert "延迟发布原因" in ui.page.inner_text("[data-testid=publish-form] .errorlist")
     assert Outage.objects.get().status == OutageStatus.DRAFT
     assert ui.console_errors == []
+
+
+def test_a_shift_lead_edits_a_template_sees_the_mistake_named_then_previews_and_saves(city: City, ui: Page) -> None:
+    from gridcare.notices.models import NoticeTemplate
+
+    ui.login("lead", PASSWORD)
+    ui.goto("/notices/templates/?channel=sms")
+    ui.page.click("[data-testid=templates] tr[data-kind=outage_published] a")
+    ui.page.wait_for_selector("[data-testid=template-form]")
+    assert "系统默认" in ui.page.inner_text("[data-testid=template-source]")
+    ui.page.fill("#id_body", "尊敬的{customer_name}：{window}停电，详询{hotlin}。")
+    ui.page.click("[data-testid=save-button]")
+    ui.page.wait_for_selector("[data-testid=template-form] .errorlist")
+    assert "{hotlin}" in ui.page.inner_text("[data-testid=template-form] .errorlist")
+    assert "{hotlin}" in ui.page.input_value("#id_body")  # what was typed is kept
+    ui.page.fill("#id_body", "尊敬的{customer_name}：{window}停电，详询{hotline}。")
+    ui.page.fill("#id_sample_account", city.north_customer.account_no)
+    ui.page.click("[data-testid=preview-button]")
+    ui.page.wait_for_selector("[data-testid=preview-body]")
+    assert ui.page.inner_text("[data-testid=preview-body]").startswith("尊敬的王小明：")
+    assert "95598" in ui.page.inner_text("[data-testid=preview-body]")
+    ui.screenshot("notices-template-preview")
+    ui.page.click("[data-testid=save-button]")
+    ui.page.wait_for_selector("[data-testid=template-source]:has-text('已修改')")
+    assert NoticeTemplate.objects.get(kind="outage_published", channel="sms").body.endswith("{hotline}。")
+    assert ui.console_errors == []
