@@ -198,3 +198,20 @@ def test_concurrent_retries_with_one_key_make_one_order(city: City) -> None:
     for t in threads:
         t.join()
     assert len(set(numbers)) == 1 and WorkOrder.objects.count() == 1 and IdempotencyKey.objects.count() == 1
+
+
+def test_an_order_for_a_customer_outside_the_callers_scope_is_refused(city: City, client: Client) -> None:
+    c, h = api(client, city.dispatcher_north)
+    body = {"category": "consult", "description": "咨询电价"}
+    outside = post(c, h, "/api/v1/workorders", {**body, "account_no": city.south_customer.account_no})
+    assert outside.status_code == 400 and "不在您的数据范围内" in outside.json()["detail"]
+    unknown = post(c, h, "/api/v1/workorders", {**body, "account_no": "no-such-account"})
+    # The same answer as for an unknown account: a caller cannot probe which accounts exist elsewhere.
+    assert unknown.status_code == 400
+    assert unknown.json()["detail"].replace("no-such-account", "X") == outside.json()["detail"].replace(
+        city.south_customer.account_no, "X"
+    )
+    inside = post(c, h, "/api/v1/workorders", {**body, "account_no": city.north_customer.account_no})
+    assert inside.status_code == 201, inside.content
+    assert inside.json()["account_no"] == city.north_customer.account_no
+    assert WorkOrder.objects.count() == 1
