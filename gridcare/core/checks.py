@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from gridcare.org.roles import Role
 
@@ -23,3 +25,20 @@ def check_phone_roles(app_configs: Any, **kwargs: Any) -> list[Warning]:
             )
         ]
     return []
+
+
+@register()
+def check_area_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """Settings the notices and GPS areas read from the environment when first used: read them here too, so a
+    mistake stops `gridcare serve`, `worker` and `migrate` at start with the variable named, not the first
+    message batch or GPS report an hour later."""
+    from gridcare.gps.config import load_config as gps_config
+    from gridcare.notices.config import load_config as notice_config
+
+    errors = []
+    for check_id, load in (("gridcare.E001", notice_config), ("gridcare.E002", gps_config)):
+        try:
+            load(os.environ)
+        except ImproperlyConfigured as exc:
+            errors.append(Error(str(exc), hint="See docs/notices.md and docs/gps.md for the variables.", id=check_id))
+    return errors

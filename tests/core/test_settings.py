@@ -78,3 +78,14 @@ def test_language_defaults_to_chinese_and_time_zone_to_shanghai() -> None:
     assert settings.LANGUAGE_CODE == "zh-hans"
     assert settings.TIME_ZONE == "Asia/Shanghai"
     assert ("en", "English") in settings.LANGUAGES
+
+
+def test_a_bad_notice_or_gps_variable_stops_the_system_check_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.checks import run_checks
+
+    assert not [m for m in run_checks() if m.id in ("gridcare.E001", "gridcare.E002")]
+    monkeypatch.setenv("GRIDCARE_NOTICE_QUIET_HOURS", "late evening")
+    monkeypatch.setenv("GRIDCARE_GPS_NAIVE_TIME_ZONE", "Mars/Olympus")
+    found = {m.id: m.msg for m in run_checks() if m.id in ("gridcare.E001", "gridcare.E002")}
+    assert "GRIDCARE_NOTICE_QUIET_HOURS" in found["gridcare.E001"]
+    assert "GRIDCARE_GPS_NAIVE_TIME_ZONE" in found["gridcare.E002"]
