@@ -1,7 +1,7 @@
 """Benchmark: work-order intake through the HTTP API, with the server run as in production.
 
 Run alone: `.venv/bin/python bench/bench_intake.py [--db postgres,sqlite] [--duration 20] [--clients 16]
-[--rate 100] [--workers 2] [--threads 4]`.
+[--rate 100] [--workers 2] [--threads 2]`.
 For each database: a fresh database (PostgreSQL on 127.0.0.1:5432, created and
 dropped here; SQLite in a temporary directory), migrated, the demo city loaded with 2,000 customers, a bearer
 token for the 95598 agent, then `gridcare serve --workers 2` (gunicorn gthread workers, DEBUG=0) on a free
@@ -854,7 +854,7 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=15.0, help="open loop: seconds allowed after the schedule")
     parser.add_argument("--open-pool", type=int, default=64, help="open loop: sender threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of warm-up intake")
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--profile", type=int, default=40, help="requests to break down in one process (0: none)")

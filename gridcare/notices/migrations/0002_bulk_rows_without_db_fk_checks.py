@@ -5,31 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0004_customer_account_manager'),
-        ('notices', '0001_initial'),
+        ("customers", "0004_customer_account_manager"),
+        ("notices", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='message',
-            name='customer',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer', verbose_name='客户'),
+            model_name="message",
+            name="customer",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="customers.customer",
+                verbose_name="客户",
+            ),
         ),
         migrations.AlterField(
-            model_name='message',
-            name='notice',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='notices.notice', verbose_name='通知'),
+            model_name="message",
+            name="notice",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="notices.notice",
+                verbose_name="通知",
+            ),
         ),
         migrations.AlterField(
-            model_name='outagecustomer',
-            name='customer',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer', verbose_name='客户'),
+            model_name="outagecustomer",
+            name="customer",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="customers.customer",
+                verbose_name="客户",
+            ),
         ),
         migrations.AlterField(
-            model_name='outagecustomer',
-            name='outage',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='customers', to='notices.outage', verbose_name='停电'),
+            model_name="outagecustomer",
+            name="outage",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="customers",
+                to="notices.outage",
+                verbose_name="停电",
+            ),
         ),
     ]

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=4,
+            default=2,
+            # Measured (bench/bench_intake.py, 2 workers on 2 cores): 2 threads ≈ 300–370 orders/s, 4 ≈ 270,
+            # 8 ≈ 255 — more threads only fight over each process's GIL.
             help="threads per worker (gunicorn gthread): while one request waits for the database, another runs",
         )
         parser.add_argument("--dev", action="store_true", help="Django's auto-reloading development server")
