@@ -4,7 +4,6 @@ orderly-use pages: plans (list, new, detail) and demand-response events (status,
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from gridcare.core.calendar import load_calendar
 from gridcare.core.errors import NotFound, ServiceError
+from gridcare.core.excel import table_response
 from gridcare.dsm import selectors, services
 from gridcare.dsm.analytics import slot_label
 from gridcare.dsm.forms import OptForm, PlanForm, StatusForm
@@ -147,20 +147,7 @@ def plans(request: HttpRequest) -> HttpResponse:
 
 
 def _xlsx(name: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(name)
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    response = HttpResponse(
-        buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localtime():%Y%m%d-%H%M}.xlsx"'
-    return response
+    return table_response(f"{name}-{timezone.localtime():%Y%m%d-%H%M}", name, header, rows)
 
 
 def _plans_xlsx(qs: Any) -> HttpResponse:

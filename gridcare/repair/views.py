@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -11,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from gridcare.core.excel import workbook_response
 from gridcare.repair import reports
 
 
@@ -83,10 +83,4 @@ def _export(data: dict, busy: dict) -> HttpResponse:  # type: ignore[type-arg]
     b.append(["单位", "车辆数", *[f"{h}时" for h in range(24)]])
     for row in busy["units"]:
         b.append([row["unit"], row["vehicles"], *row["busy_rate"]])
-    buf = io.BytesIO()
-    wb.save(buf)
-    response = HttpResponse(
-        buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="repair-report-{timezone.localdate():%Y%m%d}.xlsx"'
-    return response
+    return workbook_response(wb, f"repair-report-{timezone.localdate():%Y%m%d}")

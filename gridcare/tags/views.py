@@ -10,9 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from gridcare.core.errors import ServiceError
+from gridcare.core.excel import table_response
 from gridcare.customers.models import Customer
 from gridcare.tags import selectors, services
 from gridcare.tags.api import EDITORS, READERS
@@ -121,18 +121,7 @@ def segment_export(request: HttpRequest, segment_id: int, fmt: str) -> HttpRespo
             )
     filename = f"segment-{segment.pk}"
     if fmt == "xlsx":
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(segment.name[:30])
-        ws.append(header)
-        for row in rows:
-            ws.append(row)
-        buf = io.BytesIO()
-        wb.save(buf)
-        response = HttpResponse(
-            buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-        return response
+        return table_response(filename, segment.name, header, rows)
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(header)

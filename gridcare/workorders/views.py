@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from gridcare.core.errors import NotFound, ServiceError
+from gridcare.core.excel import workbook_response
 from gridcare.customers import selectors as customer_selectors
 from gridcare.workorders import actions, selectors, services
 from gridcare.workorders.models import Category, Channel, Priority, ReturnVisit, Status, VisitOutcome
@@ -209,14 +209,7 @@ def _export(qs: Any) -> HttpResponse:
                 o.description,
             ]
         )
-    buf = io.BytesIO()
-    wb.save(buf)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(
-        buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="workorders-{stamp}.xlsx"'
-    return response
+    return workbook_response(wb, f"workorders-{timezone.localtime():%Y%m%d-%H%M}")
 
 
 @login_required
