@@ -189,13 +189,16 @@ def orderly_plan_create(
             created_at=now,
         )
         record.feeders.set(feeders)
+        by_id = {c.customer_id: c for c in pool}
         PlanAllocation.objects.bulk_create(
             [
                 PlanAllocation(
                     plan=record,
                     customer_id=cid,
                     reduction_kw=Decimal(str(round(kw, 1))),
-                    cost=Decimal(str(round(kw * next(c.cost_per_kw for c in pool if c.customer_id == cid), 2))),
+                    # The customer's whole share of the plan's cost — per kW and the fixed cost of involving
+                    # them — so the column adds up to the plan's total.
+                    cost=Decimal(str(round(kw * by_id[cid].cost_per_kw + by_id[cid].fixed_cost, 2))),
                 )
                 for cid, kw in plan.reductions.items()
             ]

@@ -55,6 +55,9 @@ def test_a_plan_chooses_the_cheapest_customers_and_spares_protected_ones(grid: G
     assert (plan["target_kw"], plan["target_mw"], plan["planned_kw"]) == ("500.0", "0.5", "500.0")
     assert plan["feasible"] is True and plan["shortfall_kw"] == "0.0" and plan["cost"] == "640.00"
     assert plan["feeders"] == [grid.city.north_net.feeder.code]
+    # each customer's share (per kW and the fixed 20) adds up to the plan's cost
+    shares = {a["account_no"]: a["cost"] for a in plan["allocations"]}
+    assert shares == {grid.big.account_no: "470.00", grid.shop.account_no: "170.00"}
     again = client.get(f"/api/v1/dsm/plans/{plan['id']}").json()
     assert again["allocations"] == plan["allocations"]
     assert client.get("/api/v1/dsm/plans").json()["count"] == 1
