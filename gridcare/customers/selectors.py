@@ -168,11 +168,21 @@ def customer_path(customer: Customer) -> list[dict[str, Any]]:
 
 
 def ledger_summary(*, user: Any) -> dict[str, Any]:
-    qs = customers_visible(user=user)
-    by_type = dict(qs.values_list("customer_type").annotate(n=Count("id")).values_list("customer_type", "n"))
-    return {
-        "total": sum(by_type.values()),
-        "by_type": by_type,
-        "important": qs.exclude(important_level="").count(),
-        "sensitive": qs.filter(is_sensitive=True).count(),
-    }
+    """The home page's counts of the customers in scope: one pass over the ledger (it was three), grouped by
+    type with the important and sensitive ones counted alongside."""
+    rows = (
+        customers_visible(user=user)
+        .order_by()
+        .values("customer_type")
+        .annotate(
+            n=Count("id"),
+            important=Count("id", filter=~Q(important_level="")),
+            sensitive=Count("id", filter=Q(is_sensitive=True)),
+        )
+    )
+    by_type, important, sensitive = {}, 0, 0
+    for row in rows:
+        by_type[row["customer_type"]] = row["n"]
+        important += row["important"]
+        sensitive += row["sensitive"]
+    return {"total": sum(by_type.values()), "by_type": by_type, "important": important, "sensitive": sensitive}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -89,3 +91,25 @@ def test_customers_under_feeder_is_one_query_within_a_scope(city: City, django_a
         assert list(customers_under_feeder(user=city.dispatcher_north, feeder=city.north_net.feeder)) == [
             city.north_customer
         ]
+
+
+def test_the_home_page_counts_are_one_pass_and_follow_the_scope(city: City, django_assert_num_queries: Any) -> None:
+    from gridcare.customers.models import Customer
+    from gridcare.customers.selectors import ledger_summary
+
+    area = city.north_customer.service_point.transformer_area
+    f.make_customer(city.north, area, customer_type="lv_business", category="commercial", important_level="second")
+    f.make_customer(city.north, area, is_sensitive=True)
+    f.make_customer(city.south, None, customer_type="hv", important_level="first", is_sensitive=True)
+    with django_assert_num_queries(1):
+        north = ledger_summary(user=city.dispatcher_north)
+    mine = Customer.objects.filter(service_unit=city.north)
+    assert north == {
+        "total": mine.count(),
+        "by_type": {t: mine.filter(customer_type=t).count() for t in set(mine.values_list("customer_type", flat=True))},
+        "important": mine.exclude(important_level="").count(),
+        "sensitive": mine.filter(is_sensitive=True).count(),
+    }
+    assert north["important"] == 1 and north["sensitive"] == 1
+    everyone = ledger_summary(user=city.agent)  # the 95598 centre sees the whole company
+    assert everyone["total"] == Customer.objects.count() and everyone["sensitive"] == 2 and everyone["important"] == 2
