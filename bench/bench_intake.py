@@ -423,15 +423,19 @@ def wrap(module, name, label):
 
 wrap(org_services, "token_authenticate", "auth: token_authenticate")
 root_api.token_authenticate = org_services.token_authenticate
-wrap(wapi, "customer_get", "api: customer_get")
+wrap(wapi, "customer_for_intake", "api: customer_for_intake")
+wrap(ws, "workorder_create_idempotent", "services.workorder_create_idempotent")
 wrap(wapi.services, "workorder_create", "services.workorder_create (all of it)")
 wrap(ws, "_find_repeat", "  _find_repeat")
 wrap(ws, "_create_deadlines", "  _create_deadlines (policy, targets, insert)")
 wrap(ws, "route", "  route (rules, units)")
+wrap(ws, "insert_numbered", "  insert_numbered (the order and its number)")
+wrap(ws, "insert_many", "  insert_many (deadlines, idempotency key)")
 wrap(ws, "workorder_dispatch", "  workorder_dispatch (all of it)")
 wrap(ws, "_fresh", "    _fresh (re-read the new order)")
 wrap(ws, "_transition", "    _transition (CAS update, event, refresh_from_db)")
 wrap(ws, "record_event", "  record_event (every call)")
+wrap(ws, "record_events", "  record_events (the order's events, one INSERT)")
 wrap(wapi.selectors, "order_get", "api: selectors.order_get (re-read for the response)")
 wrap(wapi, "detail", "api: detail() (visits, deadlines, steps)")
 
