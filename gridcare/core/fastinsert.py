@@ -104,16 +104,14 @@ def insert_many(objs: Sequence[models.Model]) -> None:
                 obj._state.db = connection.alias
 
 
-def insert_numbered(obj: models.Model, *, number_field: str, prefix: str, width: int = 8) -> str:
-    """INSERT one unsaved object, set its primary key, and store `prefix` + the new id zero-padded to `width` in
-    `number_field` by the same statement — a customer-facing number derived from the id without a second
-    UPDATE. Returns the number."""
-    model = type(obj)
+@cache
+def _numbered_sql(model: type[models.Model], number_field: str, width: int) -> tuple[str, int]:
+    """The INSERT for `insert_numbered` and the position of the number among the parameters, built once."""
     quote = connection.ops.quote_name
     pk = model._meta.pk
     if pk is None:  # pragma: no cover - every concrete model has one
         raise TypeError(f"{model} has no primary key")
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = _columns(model, False)[0]
     table, pk_col = quote(model._meta.db_table), quote(pk.column)
     cols = ", ".join([pk_col] + [quote(f.column) for f in fields])
     if connection.vendor == "postgresql":
@@ -128,9 +126,19 @@ def insert_numbered(obj: models.Model, *, number_field: str, prefix: str, width:
             f"COALESCE((SELECT MAX({pk_col}) FROM {table}), 0)) + 1 AS id"
         )
         number = f"%s || printf('%%0{int(width)}d', n.id)"
-    exprs = [number if f.name == number_field else "%s" for f in fields]
-    params = [prefix if f.name == number_field else p for f, p in zip(fields, _fast_row(obj), strict=True)]
+    position = next(i for i, f in enumerate(fields) if f.name == number_field)
+    exprs = [number if i == position else "%s" for i in range(len(fields))]
     sql = f"INSERT INTO {table} ({cols}) SELECT n.id, {', '.join(exprs)} FROM ({source}) n RETURNING {pk_col}"  # noqa: S608
+    return sql, position
+
+
+def insert_numbered(obj: models.Model, *, number_field: str, prefix: str, width: int = 8) -> str:
+    """INSERT one unsaved object, set its primary key, and store `prefix` + the new id zero-padded to `width` in
+    `number_field` by the same statement — a customer-facing number derived from the id without a second
+    UPDATE. Returns the number."""
+    sql, position = _numbered_sql(type(obj), number_field, width)
+    params = _fast_row(obj)
+    params[position] = prefix
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         obj.pk = cursor.fetchone()[0]
