@@ -18,8 +18,9 @@ from django.db import connection, models
 
 
 @cache
-def _columns(model: type[models.Model], with_pk: bool) -> tuple[list[models.Field[Any, Any]], str]:
-    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+def _columns(model: type[models.Model]) -> tuple[list[models.Field[Any, Any]], str]:
+    """The columns written (all but the primary key, which the database assigns) and the INSERT's head."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     # Only identifiers from the model's metadata are formatted in; values always go as parameters.
     columns = ", ".join(quote(f.column) for f in fields)
@@ -51,7 +52,7 @@ def _preparer(field: models.Field[Any, Any]) -> Any:
 
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return generic
-    if isinstance(field, _AS_IS) and not isinstance(field, models.GenericIPAddressField):
+    if isinstance(field, _AS_IS):
 
         def as_is(obj: models.Model) -> Any:
             value = getattr(obj, attname)
@@ -70,12 +71,12 @@ def _preparer(field: models.Field[Any, Any]) -> Any:
 
 
 @cache
-def _preparers(model: type[models.Model], with_pk: bool) -> list[Any]:
-    return [_preparer(f) for f in _columns(model, with_pk)[0]]
+def _preparers(model: type[models.Model]) -> list[Any]:
+    return [_preparer(f) for f in _columns(model)[0]]
 
 
 def _fast_row(obj: models.Model) -> list[Any]:
-    return [prepare(obj) for prepare in _preparers(type(obj), False)]
+    return [prepare(obj) for prepare in _preparers(type(obj))]
 
 
 def insert_many(objs: Sequence[models.Model]) -> None:
@@ -84,7 +85,7 @@ def insert_many(objs: Sequence[models.Model]) -> None:
     if not objs:
         return
     model = type(objs[0])
-    fields, head = _columns(model, False)
+    fields, head = _columns(model)
     pk = model._meta.pk
     if pk is None:  # pragma: no cover - every concrete model has one
         raise TypeError(f"{model} has no primary key")
@@ -111,7 +112,7 @@ def _numbered_sql(model: type[models.Model], number_field: str, width: int) -> t
     pk = model._meta.pk
     if pk is None:  # pragma: no cover - every concrete model has one
         raise TypeError(f"{model} has no primary key")
-    fields = _columns(model, False)[0]
+    fields = _columns(model)[0]
     table, pk_col = quote(model._meta.db_table), quote(pk.column)
     cols = ", ".join([pk_col] + [quote(f.column) for f in fields])
     if connection.vendor == "postgresql":

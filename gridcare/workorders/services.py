@@ -322,7 +322,7 @@ def _find_repeat(customer: Customer, category: Category, now: dt.datetime) -> Wo
     with connection.cursor() as cursor:
         in_similar = ", ".join(["%s"] * len(similar))
         sql = (
-            "SELECT id, number, status, main_id FROM workorders_workorder WHERE customer_id = %s"  # noqa: S608 - placeholders only
+            f"SELECT id, number, status, main_id FROM {WorkOrder._meta.db_table} WHERE customer_id = %s"  # noqa: S608 - placeholders only
             f" AND accepted_at >= %s AND category_id IN ({in_similar}) AND status <> %s"
             " ORDER BY accepted_at, id LIMIT 1"
         )

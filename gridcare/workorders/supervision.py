@@ -124,8 +124,8 @@ def _write(updates: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> Non
     in-process, which is as fast as it gets there."""
     table, events_table = Deadline._meta.db_table, Event._meta.db_table
     columns = "at, actor_name, action, subject_type, subject_id, subject_label, new, note"
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {table} SET state = %s, escalation_level = %s, next_check_at = %s WHERE id = %s",  # noqa: S608
                 updates,
@@ -136,7 +136,7 @@ def _write(updates: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> Non
                     f"INSERT INTO {events_table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
                     events,
                 )
-            return
+        return
     # Four array parameters, not 4,000 placeholders, bound by the server (the driver's plain cursor, not
     # Django's client-side one, which would quote every array element in Python).
     states, levels, checks, ids = (list(column) for column in zip(*updates, strict=True))
