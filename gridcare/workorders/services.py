@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +20,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from gridcare.core.audit import build_event, record_event, record_events
+from gridcare.core.audit import build_event, record_event
 from gridcare.core.calendar import load_calendar
 from gridcare.core.errors import Conflict, ServiceError
-from gridcare.core.fastinsert import insert_many, insert_numbered
+from gridcare.core.fastinsert import WriteSet, next_id_sql
 from gridcare.core.workdays import working_seconds_between
 from gridcare.customers.models import Customer
 from gridcare.customers.services import customer_create, customer_update
@@ -54,6 +55,7 @@ from gridcare.workorders.states import InvalidTransition, target_state
 Actor = User | str | None
 REPEAT_WINDOW = dt.timedelta(hours=getattr(settings, "GRIDCARE_REPEAT_WINDOW_HOURS", 72))
 VISIT_ATTEMPTS = 3
+NUMBER_SERIAL_DIGITS = 8  # an order number is the acceptance date and the id in (at least) this many digits
 VISIT_ATTEMPT_GAP = dt.timedelta(minutes=getattr(settings, "GRIDCARE_VISIT_ATTEMPT_GAP_MINUTES", 30))
 TIMED_MILESTONES = [Milestone.CONTACT, Milestone.REPLY, Milestone.COMPLETE, Milestone.ARRIVE, Milestone.RESTORE]
 
@@ -138,7 +140,8 @@ def _make_deadline(
     )
     if computed.warnings and not order.calendar_warning:
         order.calendar_warning = computed.warnings[0][:200]
-        WorkOrder.objects.filter(pk=order.pk).update(calendar_warning=order.calendar_warning)
+        if not order._state.adding:  # a new order is written afterwards, warning included
+            WorkOrder.objects.filter(pk=order.pk).update(calendar_warning=order.calendar_warning)
     return Deadline(
         order=order,
         milestone=milestone,
@@ -152,7 +155,8 @@ def _make_deadline(
     )
 
 
-def _create_deadlines(order: WorkOrder, now: dt.datetime) -> list[Deadline]:
+def _intake_deadlines(order: WorkOrder, now: dt.datetime) -> list[Deadline]:
+    """The new order's deadlines, unsaved (intake writes them with the order)."""
     policy = order.category.sla_policy
     targets = _targets(policy)
     rows = []
@@ -176,7 +180,6 @@ def _create_deadlines(order: WorkOrder, now: dt.datetime) -> list[Deadline]:
                     policy=policy,
                 )
             )
-    insert_many(rows)
     return rows
 
 
@@ -311,34 +314,41 @@ def _supply_class(customer: Customer | None, params: dict[str, Any]) -> str:
     return SupplyClass.LV_RESIDENT if customer.customer_type == "lv_resident" else SupplyClass.LV_BUSINESS
 
 
-def _find_repeat(customer: Customer, category: Category, now: dt.datetime) -> WorkOrder | None:
-    """The earliest live order of this customer in a similar category within the repeat window (its main order
-    when it has been merged), or None. Runs on every customer's intake: plain SQL over (customer, accepted_at)."""
-    # The family (the category, its parent and their children) from the cached taxonomy: no join needed.
-    family = {category.pk, category.parent_id} - {None}
-    similar = [c.pk for c in reference().categories.values() if c.pk in family or c.parent_id in family]
-    similar = similar or [category.pk]
-    ops = connection.ops
+def _reserve(customer: Customer | None, category: Category, now: dt.datetime) -> tuple[int, WorkOrder | None]:
+    """The new order's id, and the order this call repeats: the earliest live order of the same customer in a
+    similar category within the repeat window (its main order when it has been merged), or None.
+
+    One SELECT for both — intake's only read before it writes. The id comes first so that the order's number,
+    its events and its deadlines can all be written in one go (`WriteSet`)."""
+    next_id = next_id_sql(WorkOrder)
     with connection.cursor() as cursor:
+        if customer is None:
+            cursor.execute(f"SELECT {next_id}")
+            return int(cursor.fetchone()[0]), None
+        # The family (the category, its parent and their children) from the cached taxonomy: no join needed.
+        family = {category.pk, category.parent_id} - {None}
+        similar = [c.pk for c in reference().categories.values() if c.pk in family or c.parent_id in family]
+        similar = similar or [category.pk]
         in_similar = ", ".join(["%s"] * len(similar))
         sql = (
-            f"SELECT id, number, status, main_id FROM {WorkOrder._meta.db_table} WHERE customer_id = %s"  # noqa: S608 - placeholders only
+            f"SELECT {next_id}, r.id, r.number, r.status, r.main_id FROM (SELECT 1 AS one) AS x LEFT JOIN ("  # noqa: S608 - placeholders only
+            f"SELECT id, number, status, main_id FROM {WorkOrder._meta.db_table} WHERE customer_id = %s"
             f" AND accepted_at >= %s AND category_id IN ({in_similar}) AND status <> %s"
-            " ORDER BY accepted_at, id LIMIT 1"
+            " ORDER BY accepted_at, id LIMIT 1) AS r ON 1 = 1"
         )
+        ops = connection.ops
         cursor.execute(
             sql, [customer.pk, ops.adapt_datetimefield_value(now - REPEAT_WINDOW), *similar, Status.CANCELLED]
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    pk, number, status, main_id = row
+        new_id, pk, number, status, main_id = cursor.fetchone()
+    if pk is None:
+        return int(new_id), None
     if status == Status.MERGED and main_id:
-        return WorkOrder.objects.get(pk=main_id)
+        return int(new_id), WorkOrder.objects.get(pk=main_id)
     # Enough of the order for what intake does with it: point at it, count the call, name it in the event.
     earlier = WorkOrder(pk=pk, number=number, status=status, main_id=main_id)
     earlier._state.adding, earlier._state.db = False, connection.alias
-    return earlier
+    return int(new_id), earlier
 
 
 def workorder_create(
@@ -357,10 +367,12 @@ def workorder_create(
     reply_text: str = "",
     dispatch: bool | None = None,
     call_ended_at: dt.datetime | None = None,
+    claim: IdempotencyKey | None = None,
     now: dt.datetime | None = None,
 ) -> WorkOrder:
     """Accept a request. Repair calls (故障报修) also open a repair ticket (A = when the call ended) and
-    wait for the shift lead to send them (B); other orders are routed at once unless `dispatch=False`."""
+    wait for the shift lead to send them (B); other orders are routed at once unless `dispatch=False`.
+    `claim`, an unsaved Idempotency-Key, is written with the order (see `workorder_create_idempotent`)."""
     now = _now(now)
     is_repair = category.kind == CategoryKind.REPAIR
     if dispatch is None:
@@ -387,10 +399,17 @@ def workorder_create(
         route(category=category, customer=customer, area_class=resolved_area) if dispatch and not reply_text else None
     )
     sender = _actor_unit(actor) if unit is not None else None
-    # No savepoint: intake either writes everything or nothing, and a SAVEPOINT/RELEASE pair is two round trips.
-    with transaction.atomic(savepoint=False):
-        main = _find_repeat(customer, category, now) if customer is not None else None
+    # Most orders are written by one WriteSet: on PostgreSQL a single round trip that is its own transaction.
+    # A transaction is opened only where the WriteSet needs one (SQLite) or more work follows the write (repair
+    # tickets, application steps, an answer given at intake). No savepoint: intake writes everything or nothing.
+    follow_up = is_repair or category.is_application or bool(reply_text)
+    atomic = WriteSet.needs_transaction() or follow_up
+    with transaction.atomic(savepoint=False) if atomic else nullcontext():
+        order_id, main = _reserve(customer, category, now)
         order = WorkOrder(
+            pk=order_id,
+            # The customer-facing number: acceptance date (Beijing time) and the id, never changed afterwards.
+            number=f"{timezone.localtime(now):%Y%m%d}{order_id:0{NUMBER_SERIAL_DIGITS}d}",
             channel=channel,
             category=category,
             priority=priority or category.priority,
@@ -409,9 +428,7 @@ def workorder_create(
             application_params=params,
             repeat_of=main,
         )
-        # The customer-facing number: acceptance date (Beijing time) and a serial that never changes, made from
-        # the new row's id by the INSERT itself.
-        insert_numbered(order, number_field="number", prefix=f"{timezone.localtime(now):%Y%m%d}")
+        deadlines = _intake_deadlines(order, now)  # before the order is written: it may carry a calendar warning
         events = [
             build_event(
                 actor=actor,
@@ -428,7 +445,6 @@ def workorder_create(
             )
         ]
         if main is not None:
-            WorkOrder.objects.filter(pk=main.pk).update(call_count=F("call_count") + 1)
             events.append(
                 build_event(
                     actor=actor,
@@ -454,8 +470,18 @@ def workorder_create(
                     },
                 )
             )
-        record_events(events)
-        order.created_deadlines = _create_deadlines(order, now)  # type: ignore[attr-defined]
+        writes = WriteSet()
+        writes.insert([order])
+        writes.insert(events)  # the audit trail goes with the change it records, in the same transaction
+        writes.insert(deadlines)
+        if main is not None:
+            count_call = f"UPDATE {WorkOrder._meta.db_table} SET call_count = call_count + 1 WHERE id = %s"  # noqa: S608
+            writes.execute(count_call, [main.pk])
+        if claim is not None:
+            claim.order = order
+            writes.insert([claim])
+        writes.write()
+        order.created_deadlines = deadlines  # type: ignore[attr-defined]
         if category.is_application:
             _start_steps(order, now)
         if is_repair:
@@ -474,19 +500,26 @@ def _request_hash(payload: dict[str, Any]) -> str:
 
 
 def workorder_create_idempotent(
-    *, key: str, user: User, payload: dict[str, Any], create: Callable[[], WorkOrder], now: dt.datetime | None = None
+    *,
+    key: str,
+    user: User,
+    payload: dict[str, Any],
+    create: Callable[[IdempotencyKey], WorkOrder],
+    now: dt.datetime | None = None,
 ) -> tuple[WorkOrder, bool]:
-    """Create once per (user, Idempotency-Key); a retry returns the first order. Returns (order, created)."""
+    """Create once per (user, Idempotency-Key); a retry returns the first order. Returns (order, created).
+
+    `create(claim)` must write the unsaved key `claim` together with the order (`workorder_create(claim=…)`)."""
     if not key or len(key) > 100:
         raise ServiceError("Idempotency-Key 须为 1–100 个字符", field="Idempotency-Key")
     digest = _request_hash(payload)
-    # Optimistic: most keys are new, so write first and let the unique (user, key) constraint catch a retry,
-    # instead of reading the key table before every order.
+    claim = IdempotencyKey(key=key, user=user, request_hash=digest, created_at=_now(now))
+    # Optimistic: most keys are new, so write the key with the order and let the unique (user, key) constraint
+    # catch a retry, instead of reading the key table before every order. The write is all or nothing; a
+    # savepoint is needed only inside someone else's transaction, so that undoing it does not undo theirs.
     try:
-        with transaction.atomic():
-            order = create()
-            insert_many([IdempotencyKey(key=key, user=user, request_hash=digest, order=order, created_at=_now(now))])
-            return order, True
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            return create(claim), True
     except IntegrityError:
         # A retry (or a concurrent one that won the race): nothing of this attempt was kept; the first order is
         # the answer.

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from gridcare.org.services import token_create
 from gridcare.workorders.models import IdempotencyKey, WorkOrder
@@ -198,6 +199,26 @@ def test_concurrent_retries_with_one_key_make_one_order(city: City) -> None:
     for t in threads:
         t.join()
     assert len(set(numbers)) == 1 and WorkOrder.objects.count() == 1 and IdempotencyKey.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_intake_on_postgresql_reads_twice_and_writes_everything_in_one_query(city: City) -> None:
+    c, h = api(Client(), city.agent)
+    body = {"category": "complaint_service", "account_no": city.north_customer.account_no, "description": "电压低"}
+    first = post(c, {**h, "Idempotency-Key": "q-1"}, "/api/v1/workorders", body)  # the token is cached from here
+    with CaptureQueriesContext(connection) as queries:
+        repeat = post(c, {**h, "Idempotency-Key": "q-2"}, "/api/v1/workorders", body)
+    assert first.status_code == 201 and repeat.status_code == 201, repeat.content
+    # The customer, the new id with the repeat lookup, then one query that is its own transaction.
+    assert len(queries) == 3, [q["sql"][:80] for q in queries]
+    write = queries[-1]["sql"]
+    for table in ("workorders_workorder", "core_event", "workorders_deadline", "workorders_idempotencykey"):
+        assert f'INSERT INTO "{table}"' in write
+    assert "call_count = call_count + 1" in write  # the second call is a repeat of the first
+    main = WorkOrder.objects.get(number=first.json()["number"])
+    assert main.call_count == 2 and repeat.json()["repeat_of"] == main.number
+    assert IdempotencyKey.objects.get(key="q-2").order.number == repeat.json()["number"]
 
 
 def test_an_order_for_a_customer_outside_the_callers_scope_is_refused(city: City, client: Client) -> None:
