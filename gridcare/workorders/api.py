@@ -13,7 +13,7 @@ from ninja.responses import Status
 from gridcare.core.errors import NotFound, ServiceError
 from gridcare.customers.selectors import customer_for_intake
 from gridcare.workorders import actions, selectors, services
-from gridcare.workorders.models import IdempotencyKey, ReturnVisit, WorkOrder
+from gridcare.workorders.models import IdempotencyKey, Milestone, ReturnVisit, WorkOrder
 from gridcare.workorders.models import Status as OrderStatus
 from gridcare.workorders.reference import category_by_code
 from gridcare.workorders.states import allowed_actions
@@ -126,6 +126,31 @@ class CategoryOut(Schema):
     answerable_at_intake: bool
 
 
+class DeadlinePreviewIn(Schema):
+    category: str = Field(..., description="分类编码，如 complaint_service")
+    accepted_at: dt.datetime = Field(..., description="受理时刻，ISO 8601；不带时区按北京时间")
+    account_no: str | None = Field(None, description="客户户号（按其城乡类别、用电类别取时限）")
+    priority: str | None = None
+    area_class: str | None = Field(None, description="urban | rural | remote；缺省取客户的，否则 urban")
+    supply_class: str | None = Field(None, description="业扩报装的供电类别，如 lv_resident、hv_single")
+
+
+class DeadlinePreviewItem(Schema):
+    milestone: str
+    milestone_label: str
+    amount: int
+    unit: str
+    due_at: dt.datetime
+    warn_at: dt.datetime
+
+
+class DeadlinePreview(Schema):
+    category: str
+    accepted_at: dt.datetime
+    deadlines: list[DeadlinePreviewItem]
+    calendar_warning: str
+
+
 class ListFilters(Schema):
     status: list[str] = Field(default_factory=list)
     overdue: bool = False
@@ -196,6 +221,50 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for c in selectors.categories_active()
     ]
+
+
+@router.get(
+    "/deadline-preview",
+    response=DeadlinePreview,
+    summary="时限试算：某时刻受理的工单各环节的办理时限（按节假日历）",
+)
+def deadline_preview(request: HttpRequest, query: Query[DeadlinePreviewIn]) -> dict[str, Any]:
+    category = category_by_code(query.category)
+    if category is None:
+        raise ServiceError(
+            f"分类编码 {query.category!r} 不存在；见 GET /api/v1/workorders/categories", field="category"
+        )
+    customer = None
+    if query.account_no:
+        try:
+            customer = customer_for_intake(user=request.auth, account_no=query.account_no)  # type: ignore[attr-defined]
+        except NotFound as exc:
+            raise ServiceError(exc.message, field="account_no") from None
+    deadlines, warning = services.deadlines_preview(
+        category=category,
+        accepted_at=query.accepted_at,
+        customer=customer,
+        priority=query.priority,
+        area_class=query.area_class,
+        supply_class=query.supply_class,
+    )
+    accepted_at = deadlines[0].started_at if deadlines else query.accepted_at
+    return {
+        "category": category.code,
+        "accepted_at": accepted_at,
+        "deadlines": [
+            {
+                "milestone": d.milestone,
+                "milestone_label": str(Milestone(d.milestone).label),
+                "amount": d.amount,
+                "unit": d.unit,
+                "due_at": d.due_at,
+                "warn_at": d.warn_at,
+            }
+            for d in sorted(deadlines, key=lambda d: d.due_at)
+        ],
+        "calendar_warning": warning,
+    }
 
 
 @router.post("", response={201: WorkOrderDetail, 200: WorkOrderDetail}, summary="受理工单（支持 Idempotency-Key）")

@@ -27,6 +27,7 @@ from gridcare.core.fastinsert import WriteSet, next_id_sql
 from gridcare.core.workdays import working_seconds_between
 from gridcare.customers.models import Customer
 from gridcare.customers.services import customer_create, customer_update
+from gridcare.grid.models import AreaClass
 from gridcare.org.models import OrgUnit, User
 from gridcare.workorders import sla
 from gridcare.workorders.models import (
@@ -181,6 +182,38 @@ def _intake_deadlines(order: WorkOrder, now: dt.datetime) -> list[Deadline]:
                 )
             )
     return rows
+
+
+def deadlines_preview(
+    *,
+    category: Category,
+    accepted_at: dt.datetime,
+    customer: Customer | None = None,
+    priority: str | None = None,
+    area_class: str | None = None,
+    supply_class: str | None = None,
+) -> tuple[list[Deadline], str]:
+    """The deadlines an order would get if accepted at `accepted_at`, and the calendar's warning for a year it
+    has no data for ("" when none): the same computation as intake, on an order that is never written. What
+    an agent tells a caller ("we will contact you by …"), and how anyone can check the SLA rules for any date."""
+    if priority is not None and priority not in Priority.values:
+        raise ServiceError(f"未知的优先级 {priority!r}；可选：{', '.join(Priority.values)}", field="priority")
+    if area_class is not None and area_class not in AreaClass.values:
+        raise ServiceError(f"未知的城乡类别 {area_class!r}；可选：{', '.join(AreaClass.values)}", field="area_class")
+    if supply_class and supply_class not in SupplyClass.values:
+        known = ", ".join(v for v in SupplyClass.values if v)
+        raise ServiceError(f"未知的供电类别 {supply_class!r}；可选：{known}", field="supply_class")
+    if timezone.is_naive(accepted_at):
+        accepted_at = timezone.make_aware(accepted_at)  # read as the service's local time (Beijing)
+    order = WorkOrder(
+        category=category,
+        priority=priority or category.priority,
+        customer=customer,
+        area_class=area_class or (customer.area_class if customer else AreaClass.URBAN),
+        supply_class=supply_class or _supply_class(customer, {}),
+        accepted_at=accepted_at,
+    )
+    return _intake_deadlines(order, accepted_at), order.calendar_warning
 
 
 def _meet(order: WorkOrder, milestones: list[str], now: dt.datetime, step_code: str | None = None) -> None:
