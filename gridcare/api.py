@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, SessionAuth
 
 from gridcare.core.errors import ServiceError
@@ -22,6 +26,21 @@ class BearerTokenAuth(HttpBearer):
         return user
 
 
+class LocalTimeEncoder(NinjaJSONEncoder):
+    """Every instant in the service's time zone (settings.TIME_ZONE, Beijing: +08:00), whether it was computed
+    there or read back from the database in UTC: an order reads the same in its first answer, on a retry and in
+    a list, and as the people who use it read a clock."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime) and o.tzinfo is not None:
+            o = timezone.localtime(o)
+        return super().default(o)
+
+
+class LocalTimeRenderer(JSONRenderer):
+    encoder_class = LocalTimeEncoder
+
+
 api = NinjaAPI(
     title="GridCare API",
     version="1",
@@ -30,6 +49,7 @@ api = NinjaAPI(
         "（`gridcare token create --user NAME`）或浏览器会话。"
     ),
     auth=[BearerTokenAuth(), SessionAuth()],
+    renderer=LocalTimeRenderer(),
     urls_namespace="api-v1",
 )
 

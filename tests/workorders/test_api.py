@@ -59,6 +59,19 @@ def test_retried_post_with_the_same_idempotency_key_creates_one_order(city: City
     assert other.status_code == 409
 
 
+def test_a_retry_is_answered_with_exactly_the_first_answer_in_beijing_time(city: City, client: Client) -> None:
+    c, h = api(client, city.agent)
+    body = {"category": "complaint_service", "account_no": city.north_customer.account_no, "description": "电压低"}
+    with time_machine.travel(bj(2026, 11, 2, 9, 15) + dt.timedelta(seconds=30), tick=False):
+        first = post(c, {**h, "Idempotency-Key": "same"}, "/api/v1/workorders", body)
+        again = post(c, {**h, "Idempotency-Key": "same"}, "/api/v1/workorders", body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    # The first answer is built from what intake wrote, the retry from what it reads back: the same order.
+    assert first.json() == again.json()
+    assert first.json()["accepted_at"] == "2026-11-02T09:15:30+08:00"
+    assert {d["due_at"][-6:] for d in first.json()["deadlines"]} == {"+08:00"}
+
+
 def test_invalid_transition_is_409_with_allowed_actions(city: City, client: Client) -> None:
     c, h = api(client, city.agent)
     number = post(
