@@ -28,7 +28,10 @@ class IntakeForm(forms.Form):
     caller_name = forms.CharField(label="来电人", required=False, max_length=50)
     caller_phone = forms.CharField(label="联系电话", required=False, max_length=32)
     channel = forms.ChoiceField(label="受理渠道", choices=Channel.choices, initial=Channel.PHONE)
-    category = forms.ModelChoiceField(label="分类", queryset=Category.objects.none(), empty_label="请选择分类")
+    # Options carry the category's code, as the API does: the screen asks the API for the deadlines to promise.
+    category = forms.ModelChoiceField(
+        label="分类", queryset=Category.objects.none(), empty_label="请选择分类", to_field_name="code"
+    )
     priority = forms.ChoiceField(label="优先级", choices=[("", "按分类默认"), *Priority.choices], required=False)
     description = forms.CharField(label="诉求内容", widget=forms.Textarea(attrs={"rows": 5}))
     reply_text = forms.CharField(label="当场答复", required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import time_machine
+from django.utils import timezone
 
+from gridcare.workorders import services as svc
 from gridcare.workorders.models import WorkOrder
 from tests.browser import Page
 from tests.conftest import City
 from tests.factories import PASSWORD
-from tests.workorders.helpers import bj
+from tests.workorders.helpers import BJ, bj, cat
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,6 +29,16 @@ def test_agent_takes_a_complaint_from_the_keyboard(city: City, ui: Page) -> None
     assert "王小明" in panel and "暂无已知停电" in panel
     assert ui.page.input_value("#id_account_no") == city.north_customer.account_no
     ui.page.select_option("#id_category", label="投诉/服务")
+    # The deadlines to promise the caller appear under the category, as intake will set them.
+    ui.page.wait_for_function("document.getElementById('deadline-hint').textContent.includes('答复客户')")
+    hint = ui.page.inner_text("#deadline-hint")
+    promised = {
+        svc.deadlines_preview(category=cat("complaint_service"), accepted_at=now, customer=city.north_customer)[0][0]
+        .due_at.astimezone(BJ)
+        .strftime("%Y-%m-%d %H:%M")
+        for now in (timezone.now() - dt.timedelta(minutes=1), timezone.now())
+    }
+    assert hint.startswith("承诺时限：联系客户 ") and any(f"联系客户 {at}" in hint for at in promised), (hint, promised)
     ui.page.fill("#id_description", "客户反映营业厅排队时间过长，工作人员态度冷淡")
     ui.screenshot("intake")
     ui.page.keyboard.press("Control+Enter")

@@ -7,7 +7,44 @@
   var form = document.getElementById("intake-form");
   var account = document.getElementById("id_account_no");
   var category = document.getElementById("id_category");
+  var priority = document.getElementById("id_priority");
   if (!q || !form) { return; }
+
+  // What to promise the caller: the deadlines an order of this category accepted now would get, from the
+  // same computation as intake (GET /api/v1/workorders/deadline-preview), under the category field.
+  var hint = document.createElement("p");
+  hint.id = "deadline-hint";
+  hint.className = "hint";
+  hint.setAttribute("aria-live", "polite");
+  category.parentNode.insertBefore(hint, category.nextSibling);
+
+  function clock(iso) { return iso.slice(0, 16).replace("T", " "); }  // answered in Beijing time
+
+  function showDeadlines() {
+    hint.textContent = "";
+    if (!category.value) { return; }
+    var query = "category=" + encodeURIComponent(category.value) +
+      "&accepted_at=" + encodeURIComponent(new Date().toISOString());
+    if (account.value) { query += "&account_no=" + encodeURIComponent(account.value); }
+    if (priority && priority.value) { query += "&priority=" + encodeURIComponent(priority.value); }
+    fetch("/api/v1/workorders/deadline-preview?" + query, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body || !body.deadlines.length) { return; }
+        hint.textContent = "承诺时限：" + body.deadlines.map(function (d) {
+          return d.milestone_label + " " + clock(d.due_at);
+        }).join(" · ");
+        if (body.calendar_warning) {
+          var warn = document.createElement("span");
+          warn.className = "badge sensitive";
+          warn.textContent = "注意：" + body.calendar_warning;
+          hint.appendChild(document.createTextNode(" "));
+          hint.appendChild(warn);
+        }
+      });
+  }
+  category.addEventListener("change", showDeadlines);
+  if (priority) { priority.addEventListener("change", showDeadlines); }
 
   function loadPanel(accountNo) {
     var url = panel.getAttribute("data-panel-url").replace("ACCOUNT", encodeURIComponent(accountNo));
@@ -18,6 +55,7 @@
       panel.innerHTML = html;
       account.value = accountNo;
       results.innerHTML = "";
+      showDeadlines();  // the customer's area and supply class can change them
       category.focus();
     }).catch(function () {
       panel.innerHTML = '<p class="error">未能打开该客户</p>';
@@ -64,5 +102,5 @@
     }
   });
 
-  if (account && account.value) { loadPanel(account.value); }
+  if (account && account.value) { loadPanel(account.value); } else { showDeadlines(); }
 })();
