@@ -245,7 +245,8 @@ def _resume_deadlines(order: WorkOrder, paused_from: dt.datetime, now: dt.dateti
         d.save(update_fields=["paused_seconds", "due_at", "warn_at", "next_check_at", "state", "escalation_level"])
 
 
-def _reschedule(d: Deadline, cal: Any, policy: SlaPolicy | None, now: dt.datetime) -> None:
+def _reschedule(d: Deadline, cal: Any, policy: SlaPolicy | None, now: dt.datetime) -> tuple[str, ...]:
+    """Move the deadline to what the calendar now says; returns the calendar's warnings for its span."""
     computed = sla.due_at(d.started_at, d.amount, d.unit, cal, d.paused_seconds)
     d.due_at = computed.at
     d.warn_at = sla.warn_at(
@@ -263,6 +264,7 @@ def _reschedule(d: Deadline, cal: Any, policy: SlaPolicy | None, now: dt.datetim
         d.next_check_at = d.due_at
     else:
         d.next_check_at = now
+    return tuple(computed.warnings)
 
 
 def _paused_seconds_from_events(order: WorkOrder, unit: str, cal: Any, now: dt.datetime) -> float:
@@ -298,6 +300,8 @@ def deadlines_recompute(*, policy: SlaPolicy, actor: Actor, now: dt.datetime | N
     reference(fresh=True)  # the policy was just edited: read it anew
     targets = _targets(policy)
     changed = 0
+    orders: dict[int, WorkOrder] = {}
+    warnings: dict[int, str] = {}
     with transaction.atomic():
         open_deadlines = (
             Deadline.objects.select_related("order")
@@ -318,7 +322,9 @@ def deadlines_recompute(*, policy: SlaPolicy, actor: Actor, now: dt.datetime | N
             before = (d.amount, d.unit, d.due_at)
             d.amount, d.unit = target.amount, target.unit
             d.paused_seconds = _paused_seconds_from_events(order, d.unit, cal, now)
-            _reschedule(d, cal, policy, now)
+            orders[order.pk] = order
+            for warning in _reschedule(d, cal, policy, now):
+                warnings.setdefault(order.pk, warning[:200])
             if order.status == Status.SUSPENDED:
                 d.next_check_at = None
             if (d.amount, d.unit, d.due_at) != before:
@@ -331,7 +337,16 @@ def deadlines_recompute(*, policy: SlaPolicy, actor: Actor, now: dt.datetime | N
                     old={"milestone": d.milestone, "due_at": before[2]},
                     new={"milestone": d.milestone, "due_at": d.due_at, "amount": d.amount, "unit": d.unit},
                 )
+        # An order's calendar warning follows the calendar: gone once the year has been entered.
+        for pk, order in orders.items():
+            if order.calendar_warning != warnings.get(pk, ""):
+                WorkOrder.objects.filter(pk=pk).update(calendar_warning=warnings.get(pk, ""))
     return changed
+
+
+def deadlines_recompute_all(*, actor: Actor, now: dt.datetime | None = None) -> int:
+    """After a change to the holiday calendar: every policy's open deadlines, recomputed. Returns how many moved."""
+    return sum(deadlines_recompute(policy=policy, actor=actor, now=now) for policy in SlaPolicy.objects.order_by("pk"))
 
 
 # ---- intake ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gridcare.workorders.models import Category, WorkOrder
+from gridcare.workorders.models import Category, Deadline, WorkOrder
 from gridcare.workorders.services import workorder_create
 from tests.conftest import City
 
@@ -31,3 +31,8 @@ def complaint(city: City, at: dt.datetime, **kw: Any) -> WorkOrder:
         now=at,
         **kw,
     )
+
+
+def deadline(order: WorkOrder, milestone: str) -> Deadline:
+    """The order's open deadline for one milestone, as stored."""
+    return Deadline.objects.get(order=order, milestone=milestone, met_at__isnull=True)

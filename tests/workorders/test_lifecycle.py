@@ -13,11 +13,7 @@ from gridcare.workorders.models import Deadline, RoutingRule, SlaTarget, Status,
 from gridcare.workorders.states import InvalidTransition
 from tests import factories as f
 from tests.conftest import City
-from tests.workorders.helpers import bj, cat, complaint
-
-
-def deadline(order: WorkOrder, milestone: str) -> Deadline:
-    return Deadline.objects.get(order=order, milestone=milestone, met_at__isnull=True)
+from tests.workorders.helpers import bj, cat, complaint, deadline
 
 
 def test_complaint_accepted_before_national_day_is_due_after_it(city: City) -> None:
