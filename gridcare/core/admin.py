@@ -64,6 +64,17 @@ class CalendarAdminMixin(admin.ModelAdmin):
 @admin.register(CalendarYear)
 class CalendarYearAdmin(CalendarAdminMixin):
     list_display = ("year", "source")
+    actions = ["recompute_open_deadlines"]
+
+    @admin.action(description="按现行节假日历重算在途工单时限")
+    def recompute_open_deadlines(self, request: HttpRequest, queryset: Any) -> None:
+        # After entering a year day by day: open orders' deadlines (and their calendar warnings) follow the
+        # calendar. Every open deadline is recomputed whichever years are selected: one may span several.
+        from gridcare.workorders.services import deadlines_recompute_all  # the layer above the calendar
+
+        invalidate_calendar()
+        moved = deadlines_recompute_all(actor=request.user)  # type: ignore[arg-type]  # admin views require a login
+        self.message_user(request, f"已按现行日历重算在途工单时限：{moved} 个时限有变化")
 
 
 @admin.register(CalendarDay)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from gridcare.core.calendar import load_calendar
 from gridcare.core.models import CalendarDay, CalendarYear, Event
@@ -122,3 +123,20 @@ def test_show_lists_the_years_and_the_days_of_one(city: City, tmp_path: Path) ->
     assert "2026-10-01 周四  法定节假日" in out
     with pytest.raises(CommandError, match="2031 has not been entered"):
         run("show", "--year", "2031")
+
+
+def test_an_administrator_entering_days_in_the_admin_recomputes_with_one_action(city: City, client: Client) -> None:
+    early = complaint(city, bj(2027, 9, 30, 16))
+    year = CalendarYear.objects.create(year=2027, source="录入中")
+    CalendarDay.objects.bulk_create(
+        [CalendarDay(date=dt.date(2027, 10, day), kind="holiday", name="国庆节") for day in range(1, 8)]
+    )
+    client.force_login(city.admin)
+    r = client.post(
+        "/admin/core/calendaryear/",
+        {"action": "recompute_open_deadlines", "_selected_action": [year.pk]},
+        follow=True,
+    )
+    assert r.status_code == 200 and "2 个时限有变化" in r.content.decode()
+    moved = WorkOrder.objects.get(pk=early.pk)
+    assert deadline(moved, "contact").due_at == bj(2027, 10, 8, 16) and moved.calendar_warning == ""
