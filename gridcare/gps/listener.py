@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from gridcare.gps.config import GpsConfig
 from gridcare.gps.ingest import token_ok, unknown_device_answer
-from gridcare.gps.parsing import GpsRejected, parse_http
+from gridcare.gps.parsing import GpsRejected, parse_http, skipped_note
 from gridcare.gps.writer import BatchWriter, DeviceDirectory
 
 log = logging.getLogger("gridcare.gps")
@@ -180,7 +180,7 @@ class IngestServer:
         if "transfer-encoding" in headers:
             raise _BadRequestError(411, "请发送 Content-Length，不支持分块传输 (chunked bodies are not accepted)")
         raw = headers.get("content-length", "0")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):  # str.isdigit() also accepts '²' and other digits int() refuses
             raise _BadRequestError(400, "Content-Length 无效 (bad Content-Length)")
         length = int(raw)
         if length > self.config.max_body_bytes:
@@ -219,7 +219,7 @@ class IngestServer:
             self.stats.failed += 1
             return 503, "暂时无法保存，请稍后重试 (storage unavailable, retry later)"
         self.stats.accepted += len(parsed.fixes)
-        return 200, ""
+        return 200, skipped_note(parsed)
 
     async def _vehicle_id(self, device_id: str) -> int | None:
         loop = asyncio.get_running_loop()

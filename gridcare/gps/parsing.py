@@ -79,6 +79,9 @@ class ParsedRequest:
     fmt: Format
     device_id: str
     fixes: list[Fix]
+    # Items of a batch that were not stored, with the reason: the rest of the batch is (a client that gets
+    # a 4xx keeps the whole batch and resends it for ever, good fixes and the bad one alike).
+    skipped: tuple[str, ...] = ()
 
 
 def _reject(zh: str, en: str, *, field: str | None = None, status: int = 400) -> GpsRejected:
@@ -95,8 +98,11 @@ def _number(value: Any, name: str) -> float:
     if isinstance(value, int | float):
         number = float(value)
     elif isinstance(value, str):
+        text = value.strip()
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")  # a decimal comma, as devices set to a European locale send
         try:
-            number = float(value.strip())
+            number = float(text)
         except ValueError:
             raise _reject(f"{name} 不是数字：{value[:40]!r}", f"{name} is not a number", field=name) from None
     else:
@@ -161,11 +167,15 @@ def parse_timestamp(value: Any, *, now: dt.datetime, options: ParseOptions) -> d
         moment = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
     elif isinstance(value, str):
         text = value.strip()
+        if len(text) > 19 and text[-6] == " " and text[-3] == ":":
+            # `…T21:02:00+08:00` sent unencoded in a query string: the `+` arrives as a space.
+            text = text[:-6] + "+" + text[-5:]
         try:
             if "T" in text or "t" in text:
                 moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
             else:
-                moment = dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 - zone added below
+                layout = "%Y-%m-%d %H:%M:%S.%f" if "." in text else "%Y-%m-%d %H:%M:%S"
+                moment = dt.datetime.strptime(text, layout)  # noqa: DTZ007 - zone added below
         except ValueError:
             raise _reject(
                 f"时间戳格式无法识别：{text[:40]!r}",
@@ -228,7 +238,7 @@ def parse_params(
         if value == "" or key in IGNORED_KEYS:
             continue  # Traccar skips empty values; `_` is a cache-buster
         values[key] = value  # the last value of a repeated key wins, as in Traccar
-    device = next((values[k] for k in DEVICE_KEYS if k in values), None)
+    device = next((values[k] for k in (*DEVICE_KEYS, "device") if k in values), None)
     if device is None:
         raise _reject("缺少设备号（id / deviceid / device_id）", "device id is missing", field="id")
     device_id = _device_id(device)
@@ -237,6 +247,9 @@ def parse_params(
     if "lat" in values or "lon" in values:
         lat = _number(values.get("lat"), "lat")
         lon = _number(values.get("lon"), "lon")
+    elif "latitude" in values or "longitude" in values:  # GPSLogger's Home Assistant layout
+        lat = _number(values.get("latitude"), "latitude")
+        lon = _number(values.get("longitude"), "longitude")
     elif "location" in values:
         parts = values["location"].split(",")
         if len(parts) != 2:
@@ -252,8 +265,8 @@ def parse_params(
     course_raw = values.get("bearing", values.get("heading"))
     valid_raw = values.get("valid")
     attributes: dict[str, Any] = {}
-    known = {*DEVICE_KEYS, "lat", "lon", "location", "timestamp", "speed", "bearing", "heading"}
-    known |= {"altitude", "accuracy", "hdop", "batt", "valid"}
+    known = {*DEVICE_KEYS, "device", "lat", "lon", "latitude", "longitude", "location", "timestamp", "speed"}
+    known |= {"bearing", "heading", "altitude", "accuracy", "hdop", "batt", "valid"}
     for key, value in values.items():
         if key not in known:
             attributes[key[:64]] = _attribute_value(value)
@@ -291,7 +304,7 @@ def _json_device(root: Mapping[str, Any], fallback: str | None) -> str:
             return _device_id(root[key])
     if fallback is not None:
         return _device_id(fallback)
-    raise _reject("缺少设备号 device_id", "device_id is missing", field="device_id")
+    raise _reject("缺少设备号 device_id（或在地址中加 ?id=设备号）", "device_id is missing", field="device_id")
 
 
 def _traccar_location(
@@ -384,9 +397,94 @@ def _flat_json(root: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.
     )
 
 
+def _owntracks(root: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.datetime, options: ParseOptions) -> Fix:
+    """An OwnTracks `{"_type": "location", lat, lon, tst, vel (km/h), cog, alt, acc, batt (%), …}` message."""
+    lat, lon = _coordinates(_number(root.get("lat"), "lat"), _number(root.get("lon"), "lon"))
+    tst = root.get("tst")
+    fixed_at = now if tst in (None, "") else parse_timestamp(tst, now=now, options=options)
+    speed = _optional(root["vel"], "vel") if root.get("vel") is not None else None
+    known = {"_type", "lat", "lon", "tst", "vel", "cog", "alt", "acc", "batt", "topic", *DEVICE_KEYS}
+    attributes = {str(k)[:64]: _json_attribute(v) for k, v in root.items() if k not in known}
+    return Fix(
+        device_id=device_id,
+        fixed_at=fixed_at,
+        lat=lat,
+        lon=lon,
+        speed_kmh=speed,
+        course=_course(root["cog"]) if root.get("cog") is not None else None,
+        altitude=_optional(root["alt"], "alt", negative_unknown=False) if root.get("alt") is not None else None,
+        accuracy=_optional(root["acc"], "acc") if root.get("acc") is not None else None,
+        battery=_battery_percent(root["batt"]) if root.get("batt") is not None else None,
+        attributes=attributes,
+        fmt=fmt,
+    )
+
+
+def _geojson_feature(
+    feature: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.datetime, options: ParseOptions
+) -> Fix:
+    """One GeoJSON Point feature of the Overland layout: coordinates [lon, lat], properties in m/s and 0–1."""
+    geometry = feature.get("geometry")
+    coordinates = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
+    if not isinstance(coordinates, list) or len(coordinates) < 2:
+        raise _reject("geometry.coordinates 应为 [经度, 纬度]", "geometry.coordinates must be [lon, lat]")
+    lat, lon = _coordinates(_number(coordinates[1], "latitude"), _number(coordinates[0], "longitude"))
+    raw = feature.get("properties")
+    props: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    timestamp = props.get("timestamp")
+    fixed_at = now if timestamp in (None, "") else parse_timestamp(timestamp, now=now, options=options)
+    speed = _optional(props["speed"], "speed") if props.get("speed") is not None else None
+    battery = None
+    if props.get("battery_level") is not None:
+        level = _optional(props["battery_level"], "battery_level")
+        battery = None if level is None or level > 1 else round(level * 100, 1)
+    altitude = props.get("altitude", coordinates[2] if len(coordinates) > 2 else None)
+    known = {"timestamp", "speed", "course", "altitude", "horizontal_accuracy", "battery_level", *DEVICE_KEYS}
+    attributes = {str(k)[:64]: _json_attribute(v) for k, v in list(props.items())[:MAX_FIELDS] if k not in known}
+    return Fix(
+        device_id=device_id,
+        fixed_at=fixed_at,
+        lat=lat,
+        lon=lon,
+        speed_kmh=None if speed is None else speed * 3.6,
+        course=_course(props["course"]) if props.get("course") is not None else None,
+        altitude=None if altitude is None else _optional(altitude, "altitude", negative_unknown=False),
+        accuracy=_optional(props["horizontal_accuracy"], "horizontal_accuracy")
+        if props.get("horizontal_accuracy") is not None
+        else None,
+        battery=battery,
+        attributes=attributes,
+        fmt=fmt,
+    )
+
+
+def _batch(items: list[Any], read: Any, *, name: str) -> tuple[list[Fix], tuple[str, ...]]:
+    """Every item of a batch that can be read; the others are skipped with their reason, unless none can be."""
+    if not items or len(items) > MAX_FIXES_PER_REQUEST:
+        raise _reject(
+            f"{name} 数组为空或超过 {MAX_FIXES_PER_REQUEST} 条", f"{name} array is empty or too long", field=name
+        )
+    fixes: list[Fix] = []
+    skipped: list[str] = []
+    first: GpsRejected | None = None
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, Mapping):
+                raise _reject(f"{name} 数组中应为对象", f"{name} items must be objects", field=name)
+            fixes.append(read(item))
+        except GpsRejected as exc:
+            first = first or exc
+            skipped.append(f"{name}[{index}]: {exc.reason}")
+    if not fixes and first is not None:
+        raise first
+    return fixes, tuple(skipped)
+
+
 def parse_json(
     body: bytes, *, fmt: Format, now: dt.datetime, options: ParseOptions, device_fallback: str | None = None
 ) -> ParsedRequest:
+    """Traccar Client 9+ (`location` object or batch array), OwnTracks (`_type: location`), Overland GeoJSON
+    (`locations` array of Point features), or a flat object {lat, lon, timestamp, …}."""
     try:
         root = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -397,24 +495,56 @@ def parse_json(
         raise _reject("JSON 顶层应为对象", "JSON body must be an object")
     if len(root) > MAX_FIELDS:
         raise _reject("字段过多", "too many fields")
-    device_id = _json_device(root, device_fallback)
     location = root.get("location")
+    skipped: tuple[str, ...] = ()
+    if isinstance(root.get("locations"), list):
+        # Overland: the device id is in each feature's properties (or the URL).
+        features = root["locations"]
+        first_props: Any = next(
+            (
+                f.get("properties")
+                for f in features
+                if isinstance(f, Mapping) and isinstance(f.get("properties"), Mapping)
+            ),
+            None,
+        )
+        device_id = _json_device(root, _first_device(first_props) or device_fallback)
+
+        def feature(item: Mapping[str, Any]) -> Fix:
+            return _geojson_feature(item, device_id=device_id, fmt=fmt, now=now, options=options)
+
+        fixes, skipped = _batch(features, feature, name="locations")
+        return ParsedRequest(fmt, device_id, fixes, skipped)
+    if root.get("_type") is not None:
+        if root["_type"] != "location":
+            raise _reject(
+                f"OwnTracks 消息类型 {root['_type']!r} 不含定位", "only OwnTracks location messages carry a position"
+            )
+        topic = root.get("topic")
+        topic_device = topic.rsplit("/", 1)[-1] if isinstance(topic, str) and "/" in topic else None
+        device_id = _json_device(root, device_fallback or topic_device)
+        return ParsedRequest(fmt, device_id, [_owntracks(root, device_id=device_id, fmt=fmt, now=now, options=options)])
+    device_id = _json_device(root, device_fallback)
     if isinstance(location, Mapping):
         fixes = [_traccar_location(location, device_id=device_id, fmt=fmt, now=now, options=options)]
     elif isinstance(location, list):
         # Traccar Client in batch mode posts several locations at once.
-        if not location or len(location) > MAX_FIXES_PER_REQUEST:
-            raise _reject("location 数组为空或过长", "location array is empty or too long", field="location")
-        fixes = []
-        for item in location:
-            if not isinstance(item, Mapping):
-                raise _reject("location 数组中应为对象", "location items must be objects", field="location")
-            fixes.append(_traccar_location(item, device_id=device_id, fmt=fmt, now=now, options=options))
+
+        def traccar(item: Mapping[str, Any]) -> Fix:
+            return _traccar_location(item, device_id=device_id, fmt=fmt, now=now, options=options)
+
+        fixes, skipped = _batch(location, traccar, name="location")
     elif location is None:
         fixes = [_flat_json(root, device_id=device_id, fmt=fmt, now=now, options=options)]
     else:
         raise _reject("location 应为对象", "location must be an object", field="location")
-    return ParsedRequest(fmt, device_id, fixes)
+    return ParsedRequest(fmt, device_id, fixes, skipped)
+
+
+def _first_device(props: Any) -> str | None:
+    if not isinstance(props, Mapping):
+        return None
+    return next((str(props[k]) for k in DEVICE_KEYS if props.get(k) not in (None, "")), None)
 
 
 # ---------------------------------------------------------------- entry points
@@ -443,12 +573,21 @@ def is_json(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
+POSITION_KEYS = {"lat", "lon", "latitude", "longitude", "location"}
+
+
 def parse_http(*, query: str, body: bytes, content_type: str, now: dt.datetime, options: ParseOptions) -> ParsedRequest:
-    """Decide the layout the way Traccar does: JSON by content type, else the query string, else the form body."""
+    """Decide the layout the way Traccar does: JSON by content type, else the query string, else the form body.
+
+    Beyond Traccar: a JSON body sent with another content type (`text/plain`, none at all: OwnTracks and
+    scripts do) is read as JSON when the query carries no position, and a device id in the query string is
+    used when the JSON names none (OwnTracks and Overland are set up with `?id=…` in the URL)."""
     try:
-        if is_json(content_type):
-            return parse_json(body, fmt="json", now=now, options=options)
         params = [(k, v) for k, v in _params(query) if k != "token"]
+        query_device = next((v for k, v in params if k in (*DEVICE_KEYS, "device") and v), None)
+        sniffed = not any(k in POSITION_KEYS for k, _ in params) and body.lstrip()[:1] == b"{"
+        if is_json(content_type) or sniffed:
+            return parse_json(body, fmt="json", now=now, options=options, device_fallback=query_device)
         if params:
             return parse_params(params, fmt="query", now=now, options=options)
         if content_type.lower().startswith("multipart/"):
@@ -482,6 +621,13 @@ def parse_mqtt(topic_device: str, payload: bytes, *, now: dt.datetime, options: 
             "消息中的设备号与主题不一致", "device id in the payload differs from the topic", field="device_id"
         )
     return parsed
+
+
+def skipped_note(parsed: ParsedRequest) -> str:
+    """The answer's text when some items of a batch were left out (empty when all were stored)."""
+    if not parsed.skipped:
+        return ""
+    return f"已保存 {len(parsed.fixes)} 条，跳过 {len(parsed.skipped)} 条 (skipped): " + "; ".join(parsed.skipped[:20])
 
 
 def load_tz(name: str) -> dt.tzinfo:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from gridcare.gps import selectors
 from gridcare.gps.config import get_config
 from gridcare.gps.ingest import token_ok, unknown_device_answer
-from gridcare.gps.parsing import GpsRejected, parse_http
+from gridcare.gps.parsing import GpsRejected, parse_http, skipped_note
 from gridcare.gps.services import positions_ingest
 
 
@@ -47,4 +47,4 @@ def osmand(request: HttpRequest) -> HttpResponse:
     if vehicle_id is None:
         return _text(*unknown_device_answer(parsed))
     positions_ingest(items=[(vehicle_id, fix) for fix in parsed.fixes], received_at=now, config=config)
-    return _text(200)
+    return _text(200, skipped_note(parsed))

@@ -116,3 +116,22 @@ def test_multipart_form_is_refused_with_advice(city, gps_cfg) -> None:
     make_vehicle(city.crew_north, "phone-5")
     r = Client().post(URL, {"id": "phone-5", "lat": "30", "lon": "120"})
     assert r.status_code == 400 and "x-www-form-urlencoded" in r.content.decode()
+
+
+def test_a_batch_with_a_bad_fix_is_answered_200_and_the_good_fixes_land(city, gps_cfg, frozen) -> None:
+    v = make_vehicle(city.crew_north, "van-9")
+
+    def feature(lon: float, seconds_ago: int, lat: float = 30.2) -> dict[str, object]:
+        at = (NOW - dt.timedelta(seconds=seconds_ago)).isoformat()
+        return {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"timestamp": at},
+        }
+
+    body = json.dumps({"locations": [feature(120.10, 30), feature(0, 20, lat=0), feature(120.11, 10)]})
+    # Overland posts JSON; a script may forget the content type: the body is read as JSON either way.
+    r = Client().post(f"{URL}?id=van-9", body, content_type="text/plain")
+    assert r.status_code == 200 and "跳过 1 条" in r.content.decode()
+    assert TrackPoint.objects.filter(vehicle=v).count() == 2
+    assert LatestPosition.objects.get(vehicle=v).lon == 120.11

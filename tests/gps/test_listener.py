@@ -170,6 +170,7 @@ def test_a_vehicle_registered_after_start_is_found(listener: ListenerThread, cit
         (b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413),
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411),
         (b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", 400),
+        (b"POST /?id=trk-1&lat=30&lon=120 HTTP/1.1\r\nContent-Length: \xb2\r\n\r\nab", 400),  # latin-1 '²'
         (b"GARBAGE\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 20000 + b"\r\n\r\n", 431),
         (b"GET /?" + b"&".join(b"k%d=1" % i for i in range(200)) + b" HTTP/1.1\r\n\r\n", 400),

@@ -139,6 +139,8 @@ def test_json_batch_of_locations_gives_several_fixes() -> None:
         ("2025-06-01T07:00:00Z", dt.datetime(2025, 6, 1, 7, 0, tzinfo=dt.UTC)),
         ("2025-06-01T07:00:00.250Z", dt.datetime(2025, 6, 1, 7, 0, 0, 250000, tzinfo=dt.UTC)),
         ("2025-06-01 07:00:00", dt.datetime(2025, 6, 1, 7, 0, tzinfo=dt.UTC)),  # yyyy-MM-dd HH:mm:ss in UTC
+        ("2025-06-01 07:00:00.123", dt.datetime(2025, 6, 1, 7, 0, 0, 123000, tzinfo=dt.UTC)),
+        ("2025-06-01T15:00:00 08:00", dt.datetime(2025, 6, 1, 7, 0, tzinfo=dt.UTC)),  # '+' unencoded → space
     ],
 )
 def test_timestamp_forms(raw: str, expected: dt.datetime) -> None:
@@ -312,3 +314,99 @@ def test_any_body_gives_a_fix_or_a_reason(body: bytes, content_type: str) -> Non
 )
 def test_any_json_gives_a_fix_or_a_reason(root: dict[str, object]) -> None:
     _outcome(query="", body=json.dumps(root).encode(), content_type="application/json")
+
+
+def test_a_batch_with_one_bad_fix_keeps_the_good_ones_and_says_what_was_skipped() -> None:
+    one = json.loads(traccar_json())["location"]
+    no_fix = dict(one, coords=dict(one["coords"], latitude=0, longitude=0))
+    two = dict(one, timestamp="2025-06-01T07:59:40Z")
+    body = json.dumps({"device_id": "dev-1", "location": [one, no_fix, two]}).encode()
+    parsed = parse_http(query="", body=body, content_type="application/json", now=NOW, options=OPTS)
+    assert [f.fixed_at.second for f in parsed.fixes] == [30, 40]
+    assert len(parsed.skipped) == 1 and parsed.skipped[0].startswith("location[1]: 坐标为 0,0")
+    only_bad = json.dumps({"device_id": "dev-1", "location": [no_fix]}).encode()
+    with pytest.raises(GpsRejected, match="0,0"):
+        parse_http(query="", body=only_bad, content_type="application/json", now=NOW, options=OPTS)
+
+
+def test_owntracks_http_with_the_device_in_the_url_and_no_json_content_type() -> None:
+    body = json.dumps(
+        {
+            "_type": "location",
+            "lat": 30.28,
+            "lon": 120.15,
+            "tst": 1748764740,
+            "vel": 36,
+            "cog": 270,
+            "alt": 15,
+            "acc": 8,
+            "batt": 77,
+            "tid": "c1",
+            "t": "u",
+        }
+    ).encode()
+    for content_type in ("application/json", "text/plain", ""):
+        parsed = parse_http(query="id=crew-7", body=body, content_type=content_type, now=NOW, options=OPTS)
+        (fix,) = parsed.fixes
+        assert parsed.device_id == "crew-7" and (fix.lat, fix.lon) == (30.28, 120.15)
+        assert fix.fixed_at == dt.datetime(2025, 6, 1, 7, 59, tzinfo=dt.UTC)
+        assert (fix.speed_kmh, fix.course, fix.altitude, fix.accuracy, fix.battery) == (36, 270, 15, 8, 77)
+        assert fix.attributes == {"tid": "c1", "t": "u"}
+    with_topic = json.loads(body) | {"topic": "owntracks/zhang/crew-9"}
+    parsed = parse_http(
+        query="", body=json.dumps(with_topic).encode(), content_type="application/json", now=NOW, options=OPTS
+    )
+    assert parsed.device_id == "crew-9"
+    with pytest.raises(GpsRejected, match="不含定位"):
+        parse_http(
+            query="id=x", body=b'{"_type": "transition"}', content_type="application/json", now=NOW, options=OPTS
+        )
+
+
+def test_overland_geojson_batch_speed_in_metres_per_second() -> None:
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [120.16, 30.25]},
+        "properties": {
+            "timestamp": "2025-06-01T07:59:30Z",
+            "speed": 10,
+            "course": 45,
+            "altitude": 9,
+            "horizontal_accuracy": 5,
+            "battery_level": 0.5,
+            "device_id": "van-3",
+            "wifi": "",
+        },
+    }
+    bad = dict(feature, geometry={"type": "Point", "coordinates": [500, 30]})
+    body = json.dumps({"locations": [feature, bad]}).encode()
+    parsed = parse_http(query="", body=body, content_type="application/json", now=NOW, options=OPTS)
+    (fix,) = parsed.fixes
+    assert parsed.device_id == "van-3" and (fix.lat, fix.lon) == (30.25, 120.16)
+    assert (round(fix.speed_kmh or 0, 6), fix.course, fix.altitude, fix.accuracy, fix.battery) == (36.0, 45, 9, 5, 50.0)
+    assert parsed.skipped and "经度超出" in parsed.skipped[0]
+    anonymous = {"locations": [dict(feature, properties={"timestamp": "2025-06-01T07:59:30Z"})]}
+    assert (
+        parse_http(
+            query="id=van-4",
+            body=json.dumps(anonymous).encode(),
+            content_type="application/json",
+            now=NOW,
+            options=OPTS,
+        ).device_id
+        == "van-4"
+    )
+
+
+def test_gpslogger_home_assistant_form_and_a_decimal_comma() -> None:
+    parsed = parse_http(
+        query="",
+        body=b"latitude=30.3&longitude=120.1&device=phone-5&accuracy=12",
+        content_type="application/x-www-form-urlencoded",
+        now=NOW,
+        options=OPTS,
+    )
+    assert parsed.device_id == "phone-5" and (parsed.fixes[0].lat, parsed.fixes[0].lon) == (30.3, 120.1)
+    comma = parse_q("id=t-1&lat=30,3170&lon=120,1500")
+    assert (comma.fixes[0].lat, comma.fixes[0].lon) == (30.317, 120.15)
+    assert parse_q("id=t-1&location=30.3,120.1").fixes[0].lon == 120.1  # location=lat,lon is not a decimal comma
