@@ -17,6 +17,12 @@ from gridcare.core.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GRIDCARE_VAR_DIR", str(BASE_DIR / "var")))
+try:
+    # The SQLite database, uploads and the analytics store live here: a new path must simply work (SQLite
+    # otherwise fails with a bare "unable to open database file").
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(f"GRIDCARE_VAR_DIR={VAR_DIR} cannot be created: {exc.strerror}") from None
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")

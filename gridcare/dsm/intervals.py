@@ -16,6 +16,7 @@ rollovers (corrected by the register's modulus).
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
@@ -143,11 +144,12 @@ def read_raw(path: Path, progress: Callable[[int], None] | None = None) -> tuple
         return table, 1
     if suffix not in (".csv", ".txt"):
         raise IntervalFileError(f"unknown file type {suffix!r}: use .csv or .parquet")
+    encoding = _encoding(path)
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=8 << 20),
-            convert_options=pacsv.ConvertOptions(column_types=_all_strings(path)),
+            read_options=pacsv.ReadOptions(block_size=8 << 20, encoding=encoding),
+            convert_options=pacsv.ConvertOptions(column_types=_all_strings(path, encoding)),
         )
         batches = []
         for batch in reader:
@@ -157,14 +159,25 @@ def read_raw(path: Path, progress: Callable[[int], None] | None = None) -> tuple
     except pa.ArrowInvalid as exc:
         raise IntervalFileError(f"not a readable CSV file: {exc}") from None
     except UnicodeDecodeError:
-        raise IntervalFileError("not UTF-8 text (save the CSV as UTF-8)") from None
+        raise IntervalFileError("neither UTF-8 nor GBK text (save the CSV as UTF-8)") from None
     table = pa.Table.from_batches(batches) if batches else pa.table({})
     return table, 2
 
 
-def _all_strings(path: Path) -> dict[str, pa.DataType]:
+def _encoding(path: Path) -> str:
+    """UTF-8 unless the start of the file is not, then GB18030 (a superset of GBK: what Chinese Excel saves)."""
     with path.open("rb") as stream:
-        header = stream.readline().decode("utf-8-sig", errors="replace").strip()
+        head = stream.read(1 << 16)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf8"
+
+
+def _all_strings(path: Path, encoding: str = "utf8") -> dict[str, pa.DataType]:
+    with path.open("rb") as stream:
+        header = stream.readline().decode("utf-8-sig" if encoding == "utf8" else encoding, errors="replace").strip()
     return {name.strip().strip('"'): pa.string() for name in header.split(",")}
 
 

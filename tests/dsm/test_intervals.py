@@ -80,6 +80,16 @@ def test_wide_96_point_rows_and_parquet(city: City, analytics: Path, tmp_path: P
     assert kw[0] == 1.0 and kw[-1] == 96.0
 
 
+def test_a_gbk_csv_from_chinese_excel_is_read(city: City, analytics: Path, tmp_path: Path) -> None:
+    header = "account_no,day," + ",".join(f"p{i}" for i in range(1, 97)) + ",备注\n"
+    row = f"{city.north_customer.account_no},2024-07-03," + ",".join(str(float(i)) for i in range(1, 97)) + ",夏季\n"
+    path = tmp_path / "wide-gbk.csv"
+    path.write_bytes((header + row).encode("gb18030"))
+    batch, report = _import(path)
+    assert batch.rows == 96 and report.ok
+    assert [r[3] for r in stored(analytics)][-1] == 96.0
+
+
 def _import(path: Path, **kw):  # type: ignore[no-untyped-def]
     from gridcare.dsm.services import interval_import
 

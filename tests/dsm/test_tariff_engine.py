@@ -96,6 +96,54 @@ def test_monthly_tiers_on_a_two_month_bill_double_the_thresholds() -> None:
     assert amounts(two) == {"tier1": D("226.12"), "tier2": D("30.77")}
 
 
+def test_a_meter_reading_cycle_of_one_month_keeps_the_monthly_thresholds() -> None:
+    tariff = """
+        id: monthly
+        name: monthly tiers
+        versions:
+          - effective_from: 2020-01-01
+            tiers:
+              period: monthly
+              bands: [{upto: 260, price: 0.59}, {upto: 600, price: 0.64}, {price: 0.89}]
+    """
+    # Read on the 15th: 15 June – 14 July is one month, though it touches two calendar months.
+    cycle = bill(tariff, "start: 2024-06-15\nend: 2024-07-14\nkwh: 700\n")
+    assert [line.quantity for line in cycle.lines] == [D(260), D(340), D(100)]
+    # 31 January – 28 February (29 in 2024) is one month too; 10 January – 9 March two.
+    assert [line.quantity for line in bill(tariff, "start: 2024-01-31\nend: 2024-02-28\nkwh: 700\n").lines] == [
+        D(260),
+        D(340),
+        D(100),
+    ]
+    two = bill(tariff, "start: 2024-01-10\nend: 2024-03-09\nkwh: 1300\n")
+    assert [line.quantity for line in two.lines] == [D(520), D(680), D(100)]
+    # A first bill for part of a month still counts as one month, as before.
+    assert [line.quantity for line in bill(tariff, "start: 2024-06-20\nend: 2024-06-30\nkwh: 300\n").lines] == [
+        D(260),
+        D(40),
+    ]
+
+
+def test_a_monthly_bill_on_a_yearly_ladder_starts_where_the_year_so_far_ended() -> None:
+    tariff = """
+        id: zj
+        name: annual tiers billed monthly
+        versions:
+          - effective_from: 2020-01-01
+            tiers:
+              period: annual
+              bands: [{upto: 2760, price: 0.538}, {upto: 4800, price: 0.588}, {price: 0.838}]
+    """
+    january = bill(tariff, "start: 2024-01-01\nend: 2024-01-31\nkwh: 500\ntier_kwh_before: 0\n")
+    assert amounts(january) == {"tier1": D("269.00")}  # not the 230/400 pro-rated thresholds
+    november = bill(tariff, "start: 2024-11-01\nend: 2024-11-30\nkwh: 500\ntier_kwh_before: 2500\n")
+    assert [(line.code, line.quantity) for line in november.lines] == [("tier1", D(260)), ("tier2", D(240))]
+    assert november.total == D("139.88") + D("141.12")
+    december = bill(tariff, "start: 2024-12-01\nend: 2024-12-31\nkwh: 600\ntier_kwh_before: 4500\n")
+    assert [(line.code, line.quantity) for line in december.lines] == [("tier2", D(300)), ("tier3", D(300))]
+    assert any("4500–5100 kWh" in note for note in december.notes)
+
+
 # --- time of use -------------------------------------------------------------------------------------
 
 
@@ -213,6 +261,17 @@ def test_demand_basic_charge_has_a_floor_at_40_percent_of_contract_capacity() ->
     assert "40" in line.formula and "650" in line.formula
     high = shipped_bill(INDUSTRY, base + "max_demand_kw: 812.5\n")
     assert next(line.amount for line in high.lines if line.kind == "basic") == D("32500.00")
+
+
+def test_a_declared_demand_below_the_floor_is_raised_to_it() -> None:
+    base = "start: 2024-03-01\nend: 2024-03-31\n" + ENERGY + "basic_method: demand\ncontract_kva: 2000\n"
+    # Declared 600 kW on 2,000 kVA (floor 800 kW), 820 kW used: within 105 % of the floor, so 800 × price —
+    # not 630 kW declared plus 190 kW of excess at double price.
+    b = shipped_bill(INDUSTRY, base + "declared_demand_kw: 600\nmax_demand_kw: 820\n")
+    line = next(line for line in b.lines if line.kind == "basic")
+    assert line.quantity == D("800.00") and any("低于合同容量的 40%" in note for note in b.notes)
+    below = shipped_bill(INDUSTRY, base + "declared_demand_kw: 600\nmax_demand_kw: 790\n")
+    assert next(line.amount for line in below.lines if line.kind == "basic") == line.amount  # more use never costs less
 
 
 def test_power_factor_adjustment_applies_to_energy_and_basic_but_not_funds() -> None:

@@ -293,3 +293,32 @@ def test_api_refuses_bad_input_with_400_and_the_line(city: City, client: Client)
     response = client.post("/api/v1/tariffs/bill", {"usage": usage}, content_type="application/json")
     assert response.status_code == 400
     assert client.get("/api/v1/tariffs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1e27", "out of range"),
+        ("1e-999999999", "out of range"),
+        ("0." + "0" * 60 + "1", "at most 40 characters"),
+    ],
+)
+def test_numbers_beyond_any_bill_are_refused_not_computed(value: str, reason: str) -> None:
+    with pytest.raises(SourceError, match=reason):
+        load_usage(f"start: 2024-01-01\nend: 2024-01-31\nkwh: {value}\n", source="u.yaml")
+
+
+def test_deep_nesting_and_alias_bombs_are_refused_quickly() -> None:
+    with pytest.raises(SourceError, match="nested too deeply"):
+        load_usage("kwh: " + "[" * 5000 + "]" * 5000, source="u.yaml")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in range(1, 8):
+        bomb += f"{chr(97 + level)}: &{chr(97 + level)} [" + ", ".join([f"*{chr(96 + level)}"] * 10) + "]\n"
+    with pytest.raises(SourceError, match="too large"):
+        load_usage(bomb, source="u.yaml")
+
+
+def test_a_tariff_saved_as_gbk_is_read(tmp_path: Path) -> None:
+    text = GOOD.replace("name:", "name: 浙江居民 #", 1)
+    tariff = load_tariff(text.encode("gb18030"), source="gbk.yaml")
+    assert tariff.name.startswith("浙江居民")

@@ -212,13 +212,17 @@ def _month_thresholds(tiers: Tiers, usage: Usage, notes: list[str]) -> list[Deci
     return result
 
 
-def _band_kwh(total: Decimal, thresholds: list[Decimal | None]) -> list[tuple[int, Decimal, Decimal, Decimal | None]]:
-    """(band index, kWh in band, lower, upper) — the boundary kWh itself falls in the lower band."""
+def _band_kwh(
+    total: Decimal, thresholds: list[Decimal | None], before: Decimal = Decimal(0)
+) -> list[tuple[int, Decimal, Decimal, Decimal | None]]:
+    """(band index, kWh in band, lower, upper) — the boundary kWh itself falls in the lower band. `before`: kWh
+    already counted on the ladder this tier period (the year so far), so this bill's kWh start there."""
     out = []
     lower = Decimal(0)
+    end = before + total
     for i, upper in enumerate(thresholds):
-        top = total if upper is None else min(total, upper)
-        out.append((i, max(top - lower, Decimal(0)), lower, upper))
+        top = end if upper is None else min(end, upper)
+        out.append((i, max(top - max(lower, before), Decimal(0)), lower, upper))
         if upper is not None:
             lower = upper
     return out
@@ -286,8 +290,22 @@ def _energy(version: Version, usage: Usage, b: _Builder) -> None:
         b.add("energy", "energy", "电度电费", total, "kWh", price, f"{_plain(total)} kWh × {_plain(price)} 元/kWh")
     if tiers is None:
         return
-    thresholds = _thresholds(tiers, usage, b.notes, b.share)
-    for i, kwh, lower, upper in _band_kwh(total, thresholds):
+    before = usage.tier_kwh_before
+    if before is None:
+        thresholds = _thresholds(tiers, usage, b.notes, b.share)
+        bands = _band_kwh(total, thresholds)
+    else:
+        # A monthly bill on a yearly ladder (浙江、北京 …): the year's kWh so far decide where this month's
+        # kWh fall; the published thresholds apply as they are, not pro-rated.
+        if b.share is not None:
+            raise BillError("'tier_kwh_before' cannot be used on a period split by a price change: bill each part")
+        span = f"{_plain(before)}–{_plain(before + total)} kWh"
+        b.notes.append(
+            f"阶梯按{'年' if tiers.period == 'annual' else '月'}累计（{tiers.period} ladder, kWh before this bill）："
+            f"本期前已用 {_plain(before)} kWh，本期 {_plain(total)} kWh 计入 {span}"
+        )
+        bands = _band_kwh(total, [band.upto for band in tiers.bands], before)
+    for i, kwh, lower, upper in bands:
         band = tiers.bands[i]
         label = _band_label(i)
         span = _band_range(lower, upper)
@@ -415,6 +433,12 @@ def _demand(basic: Basic, usage: Usage, b: _Builder) -> None:
     if declared is None:
         b.add("basic", "basic.demand", label, actual, "kW", price, f"{_plain(actual)} kW × {_plain(price)} 元/kW·月")
         return
+    if floor is not None and declared < floor:
+        # A declared demand may not be below the floor either: the excess is measured from the floor, else
+        # declaring less would cost more (600 kW declared on 2,000 kVA, 820 kW used: 40,400 instead of 32,000).
+        ratio = _pct(basic.demand_floor_ratio)
+        b.notes.append(f"核定需量 {_plain(declared)} kW 低于合同容量的 {ratio}%，按 {_plain(floor)} kW 核定")
+        declared = floor
     limit = declared * basic.demand_excess_threshold
     pct = _pct(basic.demand_excess_threshold)
     if actual <= limit:

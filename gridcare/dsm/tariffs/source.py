@@ -117,12 +117,19 @@ class Node:
         if isinstance(self.value, bool) or isinstance(self.value, (dict, list)) or self.value is None:
             raise self.error(f"expected a number, got {self.kind()}")
         raw = str(self.value).strip().replace("_", "")
+        if len(raw) > MAX_NUMBER_CHARS:
+            raise self.error(f"expected a number of at most {MAX_NUMBER_CHARS} characters, got {raw[:20]!r}…")
         try:
             number = Decimal(raw)
         except InvalidOperation:
             raise self.error(f"expected a number, got {raw!r}") from None
         if not number.is_finite():
             raise self.error(f"expected a finite number, got {raw!r}")
+        if number and not MIN_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+            # 1e27 kWh overflowed the bill's arithmetic; 1e-999999999 printed two gigabytes of zeros.
+            raise self.error(
+                f"{raw} is out of range: numbers here lie between 1e{MIN_EXPONENT} and 1e{MAX_EXPONENT + 1}"
+            )
         if positive and number <= 0:
             raise self.error(f"must be greater than 0, got {raw}")
         if minimum is not None and number < minimum:
@@ -167,11 +174,29 @@ class Node:
         return raw
 
 
+MAX_NUMBER_CHARS = 40
+MIN_EXPONENT, MAX_EXPONENT = -12, 14
+# A tariff or a year of usage is a few thousand nodes; YAML aliases can make a small text expand into
+# millions ("billion laughs"), and the API accepts YAML inline.
+MAX_NODES = 200_000
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.nodes = 0
+
+
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
-def _from_yaml_node(node: yaml.Node, path: str, source: str) -> Node:
+def _from_yaml_node(node: yaml.Node, path: str, source: str, budget: _Budget | None = None) -> Node:
+    budget = budget or _Budget()
+    budget.nodes += 1
+    if budget.nodes > MAX_NODES:
+        raise SourceError(
+            f"the document is too large (more than {MAX_NODES:,} values, aliases expanded)", source=source
+        )
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         items: dict[str, Node] = {}
@@ -186,11 +211,14 @@ def _from_yaml_node(node: yaml.Node, path: str, source: str) -> Node:
                 raise SourceError(
                     f"'{key}' appears twice", line=key_node.start_mark.line + 1, path=child_path, source=source
                 )
-            items[key] = _from_yaml_node(value_node, child_path, source)
+            items[key] = _from_yaml_node(value_node, child_path, source, budget)
         return Node(items, line, path, source)
     if isinstance(node, yaml.SequenceNode):
         return Node(
-            [_from_yaml_node(child, f"{path}[{i}]", source) for i, child in enumerate(node.value)], line, path, source
+            [_from_yaml_node(child, f"{path}[{i}]", source, budget) for i, child in enumerate(node.value)],
+            line,
+            path,
+            source,
         )
     if not isinstance(node, yaml.ScalarNode):
         raise SourceError("unsupported YAML node", line=line, path=path, source=source)
@@ -222,13 +250,24 @@ def _from_python(value: Any, path: str, source: str) -> Node:
 
 def parse_document(data: str | bytes | dict[str, Any] | list[Any], *, source: str = "") -> Node:
     """A YAML/JSON text (or an already-parsed JSON value) as a Node tree; syntax errors name their line."""
+    try:
+        return _parse_document(data, source=source)
+    except RecursionError:
+        raise SourceError("the document is nested too deeply", source=source) from None
+
+
+def _parse_document(data: str | bytes | dict[str, Any] | list[Any], *, source: str) -> Node:
     if isinstance(data, (dict, list)):
         return _from_python(data, "", source)
     if isinstance(data, bytes):
+        raw = data
         try:
-            data = data.decode("utf-8-sig")
+            data = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise SourceError("the file is not UTF-8 text", source=source) from None
+            try:
+                data = raw.decode("gb18030")  # saved by a Chinese Windows editor
+            except UnicodeDecodeError:
+                raise SourceError("the file is neither UTF-8 nor GBK text", source=source) from None
     try:
         root = yaml.compose(data, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

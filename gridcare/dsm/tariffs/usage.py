@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +50,7 @@ class Usage:
     contract_kva: Decimal | None = None
     max_demand_kw: Decimal | None = None
     declared_demand_kw: Decimal | None = None  # 合同（核定）最大需量: the excess-demand threshold's base
+    tier_kwh_before: Decimal | None = None  # kWh already on the ladder this tier period (e.g. the year so far)
     transformers: tuple[Transformer, ...] = field(default_factory=tuple)
 
     @property
@@ -63,6 +65,22 @@ class Usage:
 def months_touched(start: dt.date, end: dt.date) -> int:
     """Calendar months the period touches: a partial month counts as one, as the pro-rating rules do."""
     return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The same day of the month `months` later, or that month's last day when it is shorter."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def billing_months(start: dt.date, end: dt.date) -> int:
+    """How many months a period's thresholds cover: a meter-reading cycle of whole months counts its months
+    (15 June – 14 July is one month, not the two calendar months it touches); anything else counts the calendar
+    months it touches, a partial month as one."""
+    for months in range(1, months_touched(start, end) + 1):
+        if _add_months(start, months) - dt.timedelta(days=1) == end:
+            return months
+    return months_touched(start, end)
 
 
 def _period_kwh(node: Node) -> dict[str, Decimal]:
@@ -102,6 +120,7 @@ def read_usage(root: Node) -> Usage:
             "contract_kva",
             "max_demand_kw",
             "declared_demand_kw",
+            "tier_kwh_before",
             "transformers",
             "account_no",
             "note",
@@ -113,7 +132,7 @@ def read_usage(root: Node) -> Usage:
     if end < start:
         raise end_node.error(f"the period ends before it starts ({start})")
     months_node = root.get("months")
-    months = months_node.integer(minimum=1, maximum=1200) if months_node else months_touched(start, end)
+    months = months_node.integer(minimum=1, maximum=1200) if months_node else billing_months(start, end)
     kwh_node, periods_node, by_month_node = root.get("kwh"), root.get("kwh_by_period"), root.get("by_month")
     given = [n for n in (kwh_node, periods_node, by_month_node) if n is not None]
     if not given:
@@ -170,6 +189,7 @@ def read_usage(root: Node) -> Usage:
     contract = root.get("contract_kva")
     demand = root.get("max_demand_kw")
     declared = root.get("declared_demand_kw")
+    before = root.get("tier_kwh_before")
     return Usage(
         start=start,
         end=end,
@@ -183,6 +203,7 @@ def read_usage(root: Node) -> Usage:
         contract_kva=contract.decimal(positive=True) if contract else None,
         max_demand_kw=demand.decimal(minimum=Decimal(0)) if demand else None,
         declared_demand_kw=declared.decimal(positive=True) if declared else None,
+        tier_kwh_before=before.decimal(minimum=Decimal(0)) if before else None,
         transformers=tuple(transformers),
     )
 
