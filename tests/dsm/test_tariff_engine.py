@@ -80,16 +80,21 @@ def test_prorating_can_be_switched_off_and_months_given_explicitly() -> None:
     assert [line.quantity for line in b.lines] == [D(1150), D(850), D(1000)]
 
 
-def test_monthly_tiers_on_a_two_month_bill_double_the_thresholds() -> None:
-    tariff = """
-        id: monthly
-        name: monthly tiers
+def tiered(period: str, bands: str) -> str:
+    """A one-version tariff with tier bands only."""
+    return f"""
+        id: {period}
+        name: {period} tiers
         versions:
           - effective_from: 2020-01-01
             tiers:
-              period: monthly
-              bands: [{upto: 200, price: 0.5653}, {upto: 400, price: 0.6153}, {price: 0.8653}]
+              period: {period}
+              bands: {bands}
     """
+
+
+def test_monthly_tiers_on_a_two_month_bill_double_the_thresholds() -> None:
+    tariff = tiered("monthly", "[{upto: 200, price: 0.5653}, {upto: 400, price: 0.6153}, {price: 0.8653}]")
     one = bill(tariff, "start: 2024-03-01\nend: 2024-03-31\nkwh: 450\n")
     assert amounts(one) == {"tier1": D("113.06"), "tier2": D("123.06"), "tier3": D("43.27")}
     two = bill(tariff, "start: 2024-03-01\nend: 2024-04-30\nkwh: 450\n")
@@ -97,15 +102,7 @@ def test_monthly_tiers_on_a_two_month_bill_double_the_thresholds() -> None:
 
 
 def test_a_meter_reading_cycle_of_one_month_keeps_the_monthly_thresholds() -> None:
-    tariff = """
-        id: monthly
-        name: monthly tiers
-        versions:
-          - effective_from: 2020-01-01
-            tiers:
-              period: monthly
-              bands: [{upto: 260, price: 0.59}, {upto: 600, price: 0.64}, {price: 0.89}]
-    """
+    tariff = tiered("monthly", "[{upto: 260, price: 0.59}, {upto: 600, price: 0.64}, {price: 0.89}]")
     # Read on the 15th: 15 June – 14 July is one month, though it touches two calendar months.
     cycle = bill(tariff, "start: 2024-06-15\nend: 2024-07-14\nkwh: 700\n")
     assert [line.quantity for line in cycle.lines] == [D(260), D(340), D(100)]
@@ -125,15 +122,7 @@ def test_a_meter_reading_cycle_of_one_month_keeps_the_monthly_thresholds() -> No
 
 
 def test_a_monthly_bill_on_a_yearly_ladder_starts_where_the_year_so_far_ended() -> None:
-    tariff = """
-        id: zj
-        name: annual tiers billed monthly
-        versions:
-          - effective_from: 2020-01-01
-            tiers:
-              period: annual
-              bands: [{upto: 2760, price: 0.538}, {upto: 4800, price: 0.588}, {price: 0.838}]
-    """
+    tariff = tiered("annual", "[{upto: 2760, price: 0.538}, {upto: 4800, price: 0.588}, {price: 0.838}]")
     january = bill(tariff, "start: 2024-01-01\nend: 2024-01-31\nkwh: 500\ntier_kwh_before: 0\n")
     assert amounts(january) == {"tier1": D("269.00")}  # not the 230/400 pro-rated thresholds
     november = bill(tariff, "start: 2024-11-01\nend: 2024-11-30\nkwh: 500\ntier_kwh_before: 2500\n")
