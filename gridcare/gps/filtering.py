@@ -2,8 +2,11 @@
 
 Rules, applied per vehicle in fix-time order:
 - a fix the device marks invalid is kept in the track (flag `invalid`) and moves nothing;
-- a fix not newer than the latest is history only (buffered fixes sent late); an exact repeat of the
-  latest (same time and place, a client retrying after a lost answer) is dropped;
+- a fix not newer than the latest is history only (buffered fixes sent late); an exact repeat (same time
+  and place) of the latest, of a fix already in the track, or of another fix in the same request — a client
+  resending a batch after a lost answer — is dropped;
+- "newer" is judged on the fix time, but never later than the time the fix was received: a phone whose
+  clock runs minutes ahead must not freeze its vehicle until the real time catches up with it;
 - a newer fix whose implied speed from the latest exceeds the limit (plus a jitter allowance) is a jump:
   kept in the track with flag `jump`, the latest stays. After `jump_reset` jumps in a row the stored
   position is the one that was wrong (e.g. a bad first fix), so the newest fix replaces it;
@@ -71,8 +74,22 @@ class Outcome:
         return sum(1 for d in self.decisions if d.flag == FLAG_JUMP)
 
 
-def implied_speed_too_high(previous: LatestState, fix: Fix, max_speed_kmh: float) -> bool:
+def _order(fixed_at: dt.datetime, received_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """What "newer" compares: the fix time but no later than its receipt, then the fix time itself (the
+    fixes of one request were all received at once)."""
+    return min(fixed_at, received_at), fixed_at
+
+
+def implied_speed_too_high(
+    previous: LatestState, fix: Fix, max_speed_kmh: float, received_at: dt.datetime | None = None
+) -> bool:
     seconds = (fix.fixed_at - previous.fixed_at).total_seconds()
+    if received_at is not None:
+        # A stored fix stamped ahead of its receipt (a fast phone clock) must not make the next one look
+        # like a jump: the time between receipts counts too.
+        seconds = max(
+            seconds, (min(fix.fixed_at, received_at) - min(previous.fixed_at, previous.received_at)).total_seconds()
+        )
     distance = haversine_m(previous.lat, previous.lon, fix.lat, fix.lon)
     return distance > max_speed_kmh / 3.6 * max(seconds, 0.0) + JITTER_ALLOWANCE_M
 
@@ -84,20 +101,30 @@ def decide(
     received_at: dt.datetime,
     max_speed_kmh: float | None,
     jump_reset: int,
+    stored: set[tuple[int, dt.datetime, float, float]] | None = None,
 ) -> Outcome:
     """Classify `items` (vehicle id, fix) against the stored `latest` states; `max_speed_kmh=None` turns the
-    speed filter off."""
+    speed filter off. `stored`: (vehicle id, fix time, lat, lon) of history fixes already in the track."""
+    stored = stored or set()
     by_vehicle: dict[int, list[Fix]] = defaultdict(list)
     for vehicle_id, fix in items:
         by_vehicle[vehicle_id].append(fix)
     outcome = Outcome(decisions=[], changed={})
     for vehicle_id, fixes in by_vehicle.items():
         current = latest.get(vehicle_id)
+        seen: set[tuple[dt.datetime, float, float]] = set()
         for fix in sorted(fixes, key=lambda f: f.fixed_at):
+            key = (fix.fixed_at, fix.lat, fix.lon)
+            if key in seen or (vehicle_id, *key) in stored:
+                outcome.duplicates += 1
+                continue
+            seen.add(key)
             if not fix.valid:
                 outcome.decisions.append(Decision(vehicle_id, fix, FLAG_INVALID, False))
                 continue
-            if current is not None and fix.fixed_at <= current.fixed_at:
+            if current is not None and _order(fix.fixed_at, received_at) <= _order(
+                current.fixed_at, current.received_at
+            ):
                 if fix.fixed_at == current.fixed_at and (fix.lat, fix.lon) == (current.lat, current.lon):
                     outcome.duplicates += 1
                     continue
@@ -106,7 +133,7 @@ def decide(
             if (
                 current is not None
                 and max_speed_kmh is not None
-                and implied_speed_too_high(current, fix, max_speed_kmh)
+                and implied_speed_too_high(current, fix, max_speed_kmh, received_at)
                 and current.jump_streak + 1 < jump_reset
             ):
                 current = replace(current, jump_streak=current.jump_streak + 1)

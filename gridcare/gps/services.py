@@ -57,6 +57,25 @@ def _latest_states(vehicle_ids: list[int]) -> dict[int, LatestState]:
     return {row[0]: LatestState(*row[1:]) for row in rows}
 
 
+def _stored_history(
+    items: Sequence[tuple[int, Fix]], latest: dict[int, LatestState]
+) -> set[tuple[int, dt.datetime, float, float]]:
+    """Which of the batch's older fixes are already in the track: a client resending a batch whose answer it
+    lost. Only fixes not newer than the vehicle's latest can be there, so a live stream costs no query."""
+    older: dict[int, set[dt.datetime]] = {}
+    for vehicle_id, fix in items:
+        state = latest.get(vehicle_id)
+        if state is not None and fix.fixed_at <= state.fixed_at:
+            older.setdefault(vehicle_id, set()).add(fix.fixed_at)
+    found: set[tuple[int, dt.datetime, float, float]] = set()
+    for vehicle_id, times in older.items():
+        rows = TrackPoint.objects.filter(vehicle_id=vehicle_id, fixed_at__in=times).values_list(
+            "fixed_at", "lat", "lon"
+        )
+        found.update((vehicle_id, fixed_at, lat, lon) for fixed_at, lat, lon in rows)
+    return found
+
+
 def _datetime_adapter() -> Callable[[dt.datetime], Any]:
     """Django's own adapter, or the same result without its per-call overhead on SQLite stored in UTC."""
     if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
@@ -137,12 +156,14 @@ def positions_ingest(
         return IngestResult(0, 0, 0, 0)
     vehicle_ids = sorted({vehicle_id for vehicle_id, _ in items})
     with transaction.atomic():
+        latest = _latest_states(vehicle_ids)
         outcome = decide(
             items,
-            _latest_states(vehicle_ids),
+            latest,
             received_at=received_at,
             max_speed_kmh=config.max_speed_kmh if config.speed_filter else None,
             jump_reset=config.jump_reset_count,
+            stored=_stored_history(items, latest),
         )
         if outcome.decisions:
             _insert_track(outcome.decisions, received_at)

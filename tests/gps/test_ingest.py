@@ -151,3 +151,27 @@ def test_track_between_two_instants_without_flagged_points(city, gps_cfg) -> Non
     other = f.make_unit(OrgUnit.Kind.CREW, parent=city.south, name="城南二班")
     outsider = f.make_user("dispatcher", city.south, "disp_s2")
     assert other and not selectors.vehicle_track(outsider, vehicle=v, start=T0, end=T0 + dt.timedelta(hours=1)).exists()
+
+
+def test_a_resent_batch_and_repeated_old_fixes_are_stored_once(city, gps_cfg) -> None:
+    v = make_vehicle(city.crew_north)
+    batch = [fix("d", m, lat=30.2 + m / 1000) for m in range(3)]
+    ingest(v.pk, *batch, config=gps_cfg, at=T0 + dt.timedelta(minutes=3))
+    # The answer was lost: the phone resends the batch with one new fix, and an old fix twice in one request.
+    again = ingest(v.pk, *batch, batch[0], fix("d", 3, lat=30.203), config=gps_cfg, at=T0 + dt.timedelta(minutes=4))
+    assert again.stored == 1 and again.duplicates == 4  # type: ignore[attr-defined]
+    late = fix("d", 2.5, lat=30.2025)
+    ingest(v.pk, late, config=gps_cfg, at=T0 + dt.timedelta(minutes=5))
+    ingest(v.pk, late, config=gps_cfg, at=T0 + dt.timedelta(minutes=6))
+    times = list(TrackPoint.objects.filter(vehicle=v).order_by("fixed_at").values_list("fixed_at", flat=True))
+    assert times == [T0 + dt.timedelta(minutes=m) for m in (0, 1, 2, 2.5, 3)]
+
+
+def test_a_phone_clock_running_ahead_does_not_freeze_the_vehicle(city, gps_cfg) -> None:
+    v = make_vehicle(city.crew_north)
+    # Stamped five minutes ahead of its receipt (within the accepted skew), then the clock is corrected.
+    ingest(v.pk, fix("d", 5, lat=30.2), config=gps_cfg, at=T0)
+    ingest(v.pk, fix("d", 0.5, lat=30.2004), config=gps_cfg, at=T0 + dt.timedelta(seconds=30))
+    latest = LatestPosition.objects.get(vehicle=v)
+    assert (latest.lat, latest.fixed_at) == (30.2004, T0 + dt.timedelta(seconds=30))
+    assert not TrackPoint.objects.filter(vehicle=v, flag=FixFlag.JUMP).exists()
