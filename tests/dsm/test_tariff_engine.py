@@ -133,6 +133,35 @@ def test_a_monthly_bill_on_a_yearly_ladder_starts_where_the_year_so_far_ended() 
     assert any("4500–5100 kWh" in note for note in december.notes)
 
 
+SEASONAL = "example-seasonal-resident-tiered"
+
+
+def test_bands_that_change_with_the_season_bill_each_month_on_its_own_ladder() -> None:
+    july = shipped_bill(SEASONAL, "start: 2024-07-01\nend: 2024-07-31\nkwh: 700\n")
+    # 260 × 0.5883 = 152.958 → 152.96; 340 × 0.6383 = 217.022 → 217.02; 100 × 0.8883 = 88.83
+    assert [(line.code, line.quantity, line.amount) for line in july.lines] == [
+        ("夏季.tier1", D(260), D("152.96")),
+        ("夏季.tier2", D(340), D("217.02")),
+        ("夏季.tier3", D(100), D("88.83")),
+    ]
+    january = shipped_bill(SEASONAL, "start: 2024-01-01\nend: 2024-01-31\nkwh: 700\n")
+    assert [line.quantity for line in january.lines] == [D(200), D(200), D(300)]
+    assert january.total == D("117.66") + D("127.66") + D("266.49")
+    with pytest.raises(BillError, match="spans tier seasons"):
+        shipped_bill(SEASONAL, "start: 2024-04-01\nend: 2024-05-31\nkwh: 600\n")
+    spring = shipped_bill(
+        SEASONAL,
+        "start: 2024-04-01\nend: 2024-05-31\nby_month:\n  - {month: 2024-04, kwh: 300}\n  - {month: 2024-05, kwh: 300}\n",
+    )
+    # April: 200 + 100 on the winter ladder; May: 260 + 40 on the summer one.
+    assert [(line.code, line.quantity) for line in spring.lines] == [
+        ("夏季.tier1", D(260)),
+        ("夏季.tier2", D(40)),
+        ("非夏季.tier1", D(200)),
+        ("非夏季.tier2", D(100)),
+    ]
+
+
 # --- time of use -------------------------------------------------------------------------------------
 
 

@@ -322,3 +322,27 @@ def test_a_tariff_saved_as_gbk_is_read(tmp_path: Path) -> None:
     text = GOOD.replace("name:", "name: 浙江居民 #", 1)
     tariff = load_tariff(text.encode("gb18030"), source="gbk.yaml")
     assert tariff.name.startswith("浙江居民")
+
+
+@pytest.mark.parametrize(
+    ("tiers", "reason"),
+    [
+        (
+            "period: monthly\n      bands: [{upto: 1, price: 1}, {price: 2}]\n      seasons: []",
+            "either 'bands' or 'seasons'",
+        ),
+        ("period: annual\n      seasons: []", "use period: monthly"),
+        (
+            "period: monthly\n      seasons:\n        - {months: [1, 2, 3, 4, 5, 6], bands: [{upto: 1, price: 1}, {price: 2}]}",
+            "months [7, 8, 9, 10, 11, 12] are in no season",
+        ),
+        (
+            "period: monthly\n      seasons:\n        - {months: [1, 2], bands: [{upto: 1, price: 1}, {price: 2}]}\n"
+            "        - {months: [2], bands: [{upto: 1, price: 1}, {price: 2}]}",
+            "month 2 is already in season",
+        ),
+    ],
+)
+def test_seasonal_bands_are_checked(tiers: str, reason: str) -> None:
+    text = f"id: s\nname: s\nversions:\n  - effective_from: 2020-01-01\n    tiers:\n      {tiers}\n"
+    assert reason in str(refused(text))

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gridcare.dsm.tariffs.powerfactor import adjustment_percent, monthly_factor
-from gridcare.dsm.tariffs.schema import PERIODS, Basic, Rounding, Tariff, Tiers, TimeOfUse, Version
+from gridcare.dsm.tariffs.schema import PERIODS, Band, Basic, Rounding, Tariff, Tiers, TimeOfUse, Version
 from gridcare.dsm.tariffs.source import SourceError
 from gridcare.dsm.tariffs.usage import TRANSFORMER_STATUSES, MonthUsage, Usage
 
@@ -280,6 +280,74 @@ def _tou_energy(tou: TimeOfUse, usage: Usage, b: _Builder) -> None:
         b.add("energy", f"tou.{period}", label, kwh, "kWh", price, f"{_plain(kwh)} kWh × {_plain(price)} 元/kWh")
 
 
+def _months_of(usage: Usage) -> list[int]:
+    months = []
+    day = usage.start.replace(day=1)
+    while day <= usage.end:
+        months.append(day.month)
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _seasonal_tiers(tiers: Tiers, usage: Usage, b: _Builder) -> None:
+    """Bands that change with the season: one season's bands for a period inside it; month by month (each
+    month on its own season's ladder) for a period given `by_month`."""
+    if not usage.by_month:
+        seasons = {tiers.season_for(m).name: tiers.season_for(m) for m in _months_of(usage)}
+        if len(seasons) > 1:
+            raise BillError(
+                f"the period spans tier seasons ({', '.join(seasons)}): give the kWh of each month in 'by_month'"
+            )
+        season = next(iter(seasons.values()))
+        b.notes.append(f"阶梯按{season.name}分档（tier season {season.name}）")
+        _tier_lines(tiers.in_season(season), usage, usage.total_kwh, b, prefix=season.name)
+        return
+    if usage.tier_kwh_before is not None:
+        raise BillError("'tier_kwh_before' is for yearly ladders; seasonal bands are monthly")
+    per_line: dict[tuple[str, int], Decimal] = {}
+    shown: dict[tuple[str, int], tuple[Decimal, Decimal | None]] = {}
+    for month in usage.by_month:
+        season = tiers.season_for(month.month.month)
+        kwh = month.kwh if month.kwh is not None else sum((month.kwh_by_period or {}).values(), Decimal(0))
+        for i, in_band, lower, upper in _band_kwh(kwh, [band.upto for band in season.bands]):
+            if in_band > 0:
+                per_line[(season.name, i)] = per_line.get((season.name, i), Decimal(0)) + in_band
+                shown[(season.name, i)] = (lower, upper)
+    b.notes.append("阶梯按月、按各月所属季节分档（monthly bands of each month's season）")
+    order = {s.name: n for n, s in enumerate(tiers.seasons)}
+    for (name, i), kwh in sorted(per_line.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        band = next(s for s in tiers.seasons if s.name == name).bands[i]
+        _band_line(b, i, band, kwh, *shown[(name, i)], prefix=name)
+
+
+def _band_line(
+    b: _Builder, i: int, band: Band, kwh: Decimal, lower: Decimal, upper: Decimal | None, prefix: str = ""
+) -> None:
+    label = prefix + _band_label(i)
+    span = _band_range(lower, upper)
+    code = f"{prefix}.tier{i + 1}" if prefix else f"tier{i + 1}"
+    if band.price is not None:
+        b.add(
+            "energy",
+            code,
+            f"{label}电费（{span}）",
+            kwh,
+            "kWh",
+            band.price,
+            f"{_plain(kwh)} kWh × {_plain(band.price)} 元/kWh",
+        )
+    elif band.surcharge and kwh > 0:
+        b.add(
+            "surcharge",
+            f"{code}.surcharge",
+            f"{label}加价（{span}）",
+            kwh,
+            "kWh",
+            band.surcharge,
+            f"{_plain(kwh)} kWh × {_plain(band.surcharge)} 元/kWh",
+        )
+
+
 def _energy(version: Version, usage: Usage, b: _Builder) -> None:
     total = usage.total_kwh
     tiers = version.tiers
@@ -290,6 +358,13 @@ def _energy(version: Version, usage: Usage, b: _Builder) -> None:
         b.add("energy", "energy", "电度电费", total, "kWh", price, f"{_plain(total)} kWh × {_plain(price)} 元/kWh")
     if tiers is None:
         return
+    if tiers.seasons:
+        _seasonal_tiers(tiers, usage, b)
+        return
+    _tier_lines(tiers, usage, total, b)
+
+
+def _tier_lines(tiers: Tiers, usage: Usage, total: Decimal, b: _Builder, prefix: str = "") -> None:
     before = usage.tier_kwh_before
     if before is None:
         thresholds = _thresholds(tiers, usage, b.notes, b.share)
@@ -307,30 +382,9 @@ def _energy(version: Version, usage: Usage, b: _Builder) -> None:
         bands = _band_kwh(total, [band.upto for band in tiers.bands], before)
     for i, kwh, lower, upper in bands:
         band = tiers.bands[i]
-        label = _band_label(i)
-        span = _band_range(lower, upper)
-        if band.price is not None:
-            if kwh == 0 and not (i == 0 and total == 0):
-                continue
-            b.add(
-                "energy",
-                f"tier{i + 1}",
-                f"{label}电费（{span}）",
-                kwh,
-                "kWh",
-                band.price,
-                f"{_plain(kwh)} kWh × {_plain(band.price)} 元/kWh",
-            )
-        elif band.surcharge and kwh > 0:
-            b.add(
-                "surcharge",
-                f"tier{i + 1}.surcharge",
-                f"{label}加价（{span}）",
-                kwh,
-                "kWh",
-                band.surcharge,
-                f"{_plain(kwh)} kWh × {_plain(band.surcharge)} 元/kWh",
-            )
+        if band.price is not None and kwh == 0 and not (i == 0 and total == 0):
+            continue
+        _band_line(b, i, band, kwh, lower, upper, prefix)
 
 
 def _basic(basic: Basic, usage: Usage, b: _Builder) -> None:

@@ -50,15 +50,35 @@ class Band:
 
 
 @dataclass(frozen=True)
+class TierSeason:
+    """Monthly bands that apply in some months only (Guangdong: wider bands May–October)."""
+
+    name: str
+    months: frozenset[int]
+    bands: tuple[Band, ...]
+
+
+@dataclass(frozen=True)
 class Tiers:
     period: str  # "annual" or "monthly"
     prorate: str  # "months" (thresholds × months / period months) or "none"
     prorate_step: Decimal | None  # round pro-rated thresholds to this many kWh (None = exact)
-    bands: tuple[Band, ...]
+    bands: tuple[Band, ...]  # with seasons: the first season's bands
+    seasons: tuple[TierSeason, ...] = ()
 
     @property
     def period_months(self) -> int:
         return 12 if self.period == "annual" else 1
+
+    def season_for(self, month: int) -> TierSeason:
+        for season in self.seasons:
+            if month in season.months:
+                return season
+        raise LookupError(month)  # validation guarantees every month is covered
+
+    def in_season(self, season: TierSeason) -> Tiers:
+        """These tiers with one season's bands, as if they had no seasons."""
+        return Tiers(self.period, self.prorate, self.prorate_step, season.bands)
 
     @property
     def uses_surcharge(self) -> bool:
@@ -189,13 +209,43 @@ def _read_rounding(node: Node | None) -> Rounding:
 
 
 def _read_tiers(node: Node) -> Tiers:
-    node.check_keys({"period", "prorate", "prorate_step", "bands"})
+    node.check_keys({"period", "prorate", "prorate_step", "bands", "seasons"})
     period = node.req("period").choice({"annual", "monthly"})
     prorate_node = node.get("prorate")
     prorate = prorate_node.choice({"months", "none"}) if prorate_node else "months"
     step_node = node.get("prorate_step")
     step = step_node.decimal(positive=True) if step_node else None
-    bands_node = node.req("bands")
+    seasons_node = node.get("seasons")
+    if seasons_node is None:
+        return Tiers(period=period, prorate=prorate, prorate_step=step, bands=_read_bands(node.req("bands")))
+    if node.get("bands") is not None:
+        raise seasons_node.error("give either 'bands' or 'seasons' (each with its own bands), not both")
+    if period != "monthly":
+        raise seasons_node.error("bands that change with the season are monthly: use period: monthly")
+    seasons: list[TierSeason] = []
+    seen: dict[int, str] = {}
+    for i, season_node in enumerate(seasons_node.as_list()):
+        season_node.check_keys({"name", "months", "bands"})
+        name_node = season_node.get("name")
+        name = name_node.text() if name_node else f"season {i + 1}"
+        months: set[int] = set()
+        for month_node in season_node.req("months").as_list():
+            month = month_node.integer(minimum=1, maximum=12)
+            if month in seen or month in months:
+                raise month_node.error(f"month {month} is already in season {seen.get(month, name)!r}")
+            months.add(month)
+            seen[month] = name
+        bands = _read_bands(season_node.req("bands"))
+        if seasons and (bands[0].surcharge is None) != (seasons[0].bands[0].surcharge is None):
+            raise season_node.error("every season's bands must use the same kind of value as the first season's")
+        seasons.append(TierSeason(name, frozenset(months), bands))
+    missing = sorted(set(range(1, 13)) - set(seen))
+    if missing:
+        raise seasons_node.error(f"months {missing} are in no season (the seasons must cover all 12 months)")
+    return Tiers(period=period, prorate=prorate, prorate_step=step, bands=seasons[0].bands, seasons=tuple(seasons))
+
+
+def _read_bands(bands_node: Node) -> tuple[Band, ...]:
     band_nodes = bands_node.as_list()
     if len(band_nodes) < 2:
         raise bands_node.error("a tiered tariff needs at least two bands")
@@ -229,7 +279,7 @@ def _read_tiers(node: Node) -> Tiers:
             )
         )
         previous = upto
-    return Tiers(period=period, prorate=prorate, prorate_step=step, bands=tuple(bands))
+    return tuple(bands)
 
 
 def _parse_range(node: Node) -> tuple[int, int]:

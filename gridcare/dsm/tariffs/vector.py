@@ -49,6 +49,8 @@ def tiered_bills_fen(
     tiers = version.tiers
     if tiers is None or tiers.uses_surcharge or version.tou is not None or version.flat_price is not None:
         raise ValueError("the vectorised path covers tiered tariffs whose bands carry prices")
+    if tiers.seasons:
+        raise ValueError("the vectorised path covers bands that do not change with the season")
     if version.adders or version.basic or version.power_factor:
         raise ValueError("the vectorised path covers energy charges only (no adders, basic or power factor)")
     if rounding.step != Decimal("0.01") or rounding.mode not in ("half_up", "down"):
