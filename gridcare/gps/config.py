@@ -75,7 +75,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> GpsConfig:
         listen_port=env_int("GRIDCARE_GPS_PORT", 5055, minimum=1, environ=environ),
         batch_size=env_int("GRIDCARE_GPS_BATCH_SIZE", 500, minimum=1, environ=environ),
         flush_ms=env_int("GRIDCARE_GPS_FLUSH_MS", 100, minimum=1, environ=environ),
-        max_body_bytes=env_int("GRIDCARE_GPS_MAX_BODY_BYTES", 65536, minimum=1024, environ=environ),
+        # A Traccar Client batch of the 500 fixes a request may carry is about 190 KB.
+        max_body_bytes=env_int("GRIDCARE_GPS_MAX_BODY_BYTES", 262144, minimum=1024, environ=environ),
         mqtt_host=env_str("GRIDCARE_GPS_MQTT_HOST", "127.0.0.1", environ),
         mqtt_port=env_int("GRIDCARE_GPS_MQTT_PORT", 1883, minimum=1, environ=environ),
         mqtt_topic=topic,

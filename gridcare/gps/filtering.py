@@ -8,8 +8,9 @@ Rules, applied per vehicle in fix-time order:
 - "newer" is judged on the fix time, but never later than the time the fix was received: a phone whose
   clock runs minutes ahead must not freeze its vehicle until the real time catches up with it;
 - a newer fix whose implied speed from the latest exceeds the limit (plus a jitter allowance) is a jump:
-  kept in the track with flag `jump`, the latest stays. After `jump_reset` jumps in a row the stored
-  position is the one that was wrong (e.g. a bad first fix), so the newest fix replaces it;
+  kept in the track with flag `jump`, the latest stays. After `jump_reset` jumps in a row that agree
+  with each other the stored position is the one that was wrong (e.g. a bad first fix), so the newest fix
+  replaces it; jumps that disagree with each other (random garbage) start the count again;
 - anything else becomes the latest position.
 """
 
@@ -94,6 +95,12 @@ def implied_speed_too_high(
     return distance > max_speed_kmh / 3.6 * max(seconds, 0.0) + JITTER_ALLOWANCE_M
 
 
+def _too_fast(previous: tuple[dt.datetime, float, float], fix: Fix, max_speed_kmh: float) -> bool:
+    at, lat, lon = previous
+    seconds = max((fix.fixed_at - at).total_seconds(), 0.0)
+    return haversine_m(lat, lon, fix.lat, fix.lon) > max_speed_kmh / 3.6 * seconds + JITTER_ALLOWANCE_M
+
+
 def decide(
     items: Sequence[tuple[int, Fix]],
     latest: dict[int, LatestState],
@@ -102,10 +109,13 @@ def decide(
     max_speed_kmh: float | None,
     jump_reset: int,
     stored: set[tuple[int, dt.datetime, float, float]] | None = None,
+    pending: dict[int, tuple[dt.datetime, float, float]] | None = None,
 ) -> Outcome:
     """Classify `items` (vehicle id, fix) against the stored `latest` states; `max_speed_kmh=None` turns the
-    speed filter off. `stored`: (vehicle id, fix time, lat, lon) of history fixes already in the track."""
+    speed filter off. `stored`: (vehicle id, fix time, lat, lon) of fixes already in the track; `pending`:
+    the last jump of each vehicle with a jump streak, (fix time, lat, lon)."""
     stored = stored or set()
+    pending = dict(pending or {})
     by_vehicle: dict[int, list[Fix]] = defaultdict(list)
     for vehicle_id, fix in items:
         by_vehicle[vehicle_id].append(fix)
@@ -134,12 +144,20 @@ def decide(
                 current is not None
                 and max_speed_kmh is not None
                 and implied_speed_too_high(current, fix, max_speed_kmh, received_at)
-                and current.jump_streak + 1 < jump_reset
             ):
-                current = replace(current, jump_streak=current.jump_streak + 1)
-                outcome.changed[vehicle_id] = current
-                outcome.decisions.append(Decision(vehicle_id, fix, FLAG_JUMP, False))
-                continue
+                previous_jump = pending.get(vehicle_id)
+                agrees = (
+                    current.jump_streak > 0
+                    and previous_jump is not None
+                    and not _too_fast(previous_jump, fix, max_speed_kmh)
+                )
+                streak = current.jump_streak + 1 if agrees else 1
+                if streak < jump_reset:
+                    current = replace(current, jump_streak=streak)
+                    pending[vehicle_id] = (fix.fixed_at, fix.lat, fix.lon)
+                    outcome.changed[vehicle_id] = current
+                    outcome.decisions.append(Decision(vehicle_id, fix, FLAG_JUMP, False))
+                    continue
             current = LatestState.from_fix(fix, received_at)
             outcome.changed[vehicle_id] = current
             outcome.decisions.append(Decision(vehicle_id, fix, FLAG_OK, True))

@@ -18,7 +18,7 @@ import json
 import math
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -31,6 +31,7 @@ MAX_DEVICE_ID = 64
 MAX_FIELDS = 64
 MAX_ATTRIBUTE_CHARS = 200
 MAX_FIXES_PER_REQUEST = 500
+MAX_PLAUSIBLE_SPEED_KMH = 1200.0  # faster than an airliner
 # Epoch values below 2^31 are seconds, above are milliseconds (the rule Traccar applies).
 EPOCH_SECONDS_LIMIT = 2**31 - 1
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -587,9 +588,9 @@ def parse_http(*, query: str, body: bytes, content_type: str, now: dt.datetime, 
         query_device = next((v for k, v in params if k in (*DEVICE_KEYS, "device") and v), None)
         sniffed = not any(k in POSITION_KEYS for k, _ in params) and body.lstrip()[:1] == b"{"
         if is_json(content_type) or sniffed:
-            return parse_json(body, fmt="json", now=now, options=options, device_fallback=query_device)
+            return plausible(parse_json(body, fmt="json", now=now, options=options, device_fallback=query_device))
         if params:
-            return parse_params(params, fmt="query", now=now, options=options)
+            return plausible(parse_params(params, fmt="query", now=now, options=options))
         if content_type.lower().startswith("multipart/"):
             raise _reject(
                 "表单请用 application/x-www-form-urlencoded 发送", "send forms as application/x-www-form-urlencoded"
@@ -600,7 +601,7 @@ def parse_http(*, query: str, body: bytes, content_type: str, now: dt.datetime, 
             raise _reject("请求体不是 UTF-8", "body is not UTF-8") from None
         if not text.strip():
             raise _reject("请求中没有定位数据", "the request carries no position")
-        return parse_params(_params(text), fmt="form", now=now, options=options)
+        return plausible(parse_params(_params(text), fmt="form", now=now, options=options))
     except GpsRejected:
         raise
     except (ValueError, TypeError, OverflowError, KeyError, AttributeError, RecursionError) as exc:
@@ -620,7 +621,21 @@ def parse_mqtt(topic_device: str, payload: bytes, *, now: dt.datetime, options: 
         raise _reject(
             "消息中的设备号与主题不一致", "device id in the payload differs from the topic", field="device_id"
         )
-    return parsed
+    return plausible(parsed)
+
+
+def plausible(parsed: ParsedRequest) -> ParsedRequest:
+    """Speeds no vehicle reaches (a broken sensor, a unit mix-up) are stored as unknown, the raw value kept
+    in the attributes: they would otherwise rank a crew as the fastest to reach a fault."""
+    if all(f.speed_kmh is None or f.speed_kmh <= MAX_PLAUSIBLE_SPEED_KMH for f in parsed.fixes):
+        return parsed
+    fixes = [
+        f
+        if f.speed_kmh is None or f.speed_kmh <= MAX_PLAUSIBLE_SPEED_KMH
+        else replace(f, speed_kmh=None, attributes={**f.attributes, "implausible_speed_kmh": f.speed_kmh})
+        for f in parsed.fixes
+    ]
+    return replace(parsed, fixes=fixes)
 
 
 def skipped_note(parsed: ParsedRequest) -> str:

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from gridcare.core.audit import record_event
 from gridcare.gps.config import GpsConfig, get_config
-from gridcare.gps.filtering import Decision, LatestState, decide
+from gridcare.gps.filtering import FLAG_JUMP, Decision, LatestState, decide
 from gridcare.gps.models import LatestPosition, TrackPoint
 from gridcare.gps.parsing import Fix
 
@@ -65,7 +65,9 @@ def _stored_history(
     older: dict[int, set[dt.datetime]] = {}
     for vehicle_id, fix in items:
         state = latest.get(vehicle_id)
-        if state is not None and fix.fixed_at <= state.fixed_at:
+        # With a jump pending, newer fixes may be in the track too (flagged): a resent jump must not count
+        # twice towards replacing the stored position.
+        if state is not None and (fix.fixed_at <= state.fixed_at or state.jump_streak > 0):
             older.setdefault(vehicle_id, set()).add(fix.fixed_at)
     found: set[tuple[int, dt.datetime, float, float]] = set()
     for vehicle_id, times in older.items():
@@ -74,6 +76,22 @@ def _stored_history(
         )
         found.update((vehicle_id, fixed_at, lat, lon) for fixed_at, lat, lon in rows)
     return found
+
+
+def _pending_jumps(latest: dict[int, LatestState]) -> dict[int, tuple[dt.datetime, float, float]]:
+    """The last jump of each vehicle that has a jump streak (rare: one query per such vehicle)."""
+    pending = {}
+    for vehicle_id, state in latest.items():
+        if state.jump_streak > 0:
+            row = (
+                TrackPoint.objects.filter(vehicle_id=vehicle_id, flag=FLAG_JUMP)
+                .order_by("-fixed_at")
+                .values_list("fixed_at", "lat", "lon")
+                .first()
+            )
+            if row is not None:
+                pending[vehicle_id] = row
+    return pending
 
 
 def _datetime_adapter() -> Callable[[dt.datetime], Any]:
@@ -164,6 +182,7 @@ def positions_ingest(
             max_speed_kmh=config.max_speed_kmh if config.speed_filter else None,
             jump_reset=config.jump_reset_count,
             stored=_stored_history(items, latest),
+            pending=_pending_jumps(latest),
         )
         if outcome.decisions:
             _insert_track(outcome.decisions, received_at)

@@ -135,3 +135,26 @@ def test_a_batch_with_a_bad_fix_is_answered_200_and_the_good_fixes_land(city, gp
     assert r.status_code == 200 and "跳过 1 条" in r.content.decode()
     assert TrackPoint.objects.filter(vehicle=v).count() == 2
     assert LatestPosition.objects.get(vehicle=v).lon == 120.11
+
+
+def test_the_url_with_a_trailing_slash_and_a_full_traccar_batch_are_accepted(city, gps_cfg, frozen) -> None:
+    make_vehicle(city.crew_north, "phone-7")
+    assert Client().get(f"{URL}/", {"id": "phone-7", "lat": 30.1, "lon": 120.1}).status_code == 200
+    location = {
+        "timestamp": "2025-06-01T07:00:00.000Z",
+        "coords": {"latitude": 30.25, "longitude": 120.16, "speed": 1.0, "heading": 90, "altitude": 12, "accuracy": 4},
+        "is_moving": True,
+        "odometer": 1234.5,
+        "battery": {"level": 0.81, "is_charging": False},
+        "activity": {"type": "in_vehicle"},
+        "extras": {},
+    }
+    batch = [
+        dict(location, timestamp=(NOW - dt.timedelta(minutes=59) + dt.timedelta(seconds=7 * i)).isoformat())
+        for i in range(500)
+    ]
+    body = json.dumps({"device_id": "phone-7", "location": batch})
+    assert len(body) > 65536  # the old default limit
+    r = Client().post(URL, body, content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert TrackPoint.objects.filter(vehicle__gps_device_id="phone-7").count() == 501

@@ -175,3 +175,18 @@ def test_a_phone_clock_running_ahead_does_not_freeze_the_vehicle(city, gps_cfg) 
     latest = LatestPosition.objects.get(vehicle=v)
     assert (latest.lat, latest.fixed_at) == (30.2004, T0 + dt.timedelta(seconds=30))
     assert not TrackPoint.objects.filter(vehicle=v, flag=FixFlag.JUMP).exists()
+
+
+def test_a_resent_or_random_jump_never_replaces_the_position(city, gps_cfg) -> None:
+    v = make_vehicle(city.crew_north)
+    ingest(v.pk, fix("d", 0), config=gps_cfg)
+    bogus = fix("d", 0.2, lat=31.5, lon=121.5)  # 180 km away 12 s later
+    for _ in range(3):  # the phone resends it (its answer was lost)
+        ingest(v.pk, bogus, config=gps_cfg)
+    assert LatestPosition.objects.get(vehicle=v).lat == 30.2
+    assert TrackPoint.objects.filter(vehicle=v, flag=FixFlag.JUMP).count() == 1
+    # Three jumps that disagree with each other (garbage from a broken receiver) do not win either.
+    for minute, (lat, lon) in zip((1, 2, 3), ((10.0, 100.0), (-33.0, 151.0), (51.5, -0.1)), strict=True):
+        ingest(v.pk, fix("d", minute, lat=lat, lon=lon), config=gps_cfg)
+    latest = LatestPosition.objects.get(vehicle=v)
+    assert (latest.lat, latest.lon) == (30.2, 120.1) and latest.jump_streak == 1

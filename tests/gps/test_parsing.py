@@ -410,3 +410,10 @@ def test_gpslogger_home_assistant_form_and_a_decimal_comma() -> None:
     comma = parse_q("id=t-1&lat=30,3170&lon=120,1500")
     assert (comma.fixes[0].lat, comma.fixes[0].lon) == (30.317, 120.15)
     assert parse_q("id=t-1&location=30.3,120.1").fixes[0].lon == 120.1  # location=lat,lon is not a decimal comma
+
+
+def test_an_impossible_speed_is_stored_as_unknown_with_the_raw_value_kept() -> None:
+    (fix,) = parse_q("id=t-1&lat=30.3&lon=120.1&speed=1e300").fixes
+    assert fix.speed_kmh is None and fix.attributes["implausible_speed_kmh"] > 1e300
+    (normal,) = parse_q("id=t-1&lat=30.3&lon=120.1&speed=60").fixes
+    assert normal.speed_kmh == pytest.approx(111.12) and "implausible_speed_kmh" not in normal.attributes
