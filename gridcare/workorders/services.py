@@ -334,8 +334,14 @@ def deadlines_recompute(*, policy: SlaPolicy, actor: Actor, now: dt.datetime | N
                     actor=actor,
                     action="workorder.deadline_recompute",
                     subject=order,
-                    old={"milestone": d.milestone, "due_at": before[2]},
-                    new={"milestone": d.milestone, "due_at": d.due_at, "amount": d.amount, "unit": d.unit},
+                    # Both instants in the service's time zone: the old one was read back in UTC.
+                    old={"milestone": d.milestone, "due_at": timezone.localtime(before[2])},
+                    new={
+                        "milestone": d.milestone,
+                        "due_at": timezone.localtime(d.due_at),
+                        "amount": d.amount,
+                        "unit": d.unit,
+                    },
                 )
         # An order's calendar warning follows the calendar: gone once the year has been entered.
         for pk, order in orders.items():

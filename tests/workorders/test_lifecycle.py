@@ -268,6 +268,10 @@ def test_policy_change_recomputes_open_deadlines_from_history(city: City) -> Non
     changed = svc.deadlines_recompute(policy=policy, actor=city.admin, now=bj(2026, 11, 4, 10))
     assert changed == 1
     assert deadline(order, "reply").due_at == bj(2026, 11, 12, 9)  # 7 working days + 1 day paused
+    event = Event.objects.get(action="workorder.deadline_recompute", subject_id=str(order.pk))
+    assert event.old is not None and event.new is not None
+    assert event.new["due_at"].startswith("2026-11-12T09:00:00+08:00")
+    assert event.old["due_at"].endswith("+08:00")  # both in Beijing time, though the old one was read in UTC
 
 
 def test_a_call_after_a_merge_counts_on_the_main_order_and_cancelled_orders_are_not_repeats(city: City) -> None:
