@@ -145,6 +145,10 @@ GRIDCARE_PHONE_VISIBLE_ROLES = env_list(
 )
 # How long a server process trusts a bearer token it has checked (see org.services.token_authenticate).
 GRIDCARE_TOKEN_CACHE_SECONDS = env_int("GRIDCARE_TOKEN_CACHE_SECONDS", 15, minimum=0)
+# A repair call's end (A) may lie at most this long before its order; older is a data error, not a late order.
+GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES = env_int("GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES", 120, minimum=1)
+# A vehicle's GPS fix older than this does not place it for ranking: it is ranked from its home position.
+GRIDCARE_GPS_STALE_MINUTES = env_int("GRIDCARE_GPS_STALE_MINUTES", 30, minimum=1)
 GRIDCARE_API_PAGE_MAX = env_int("GRIDCARE_API_PAGE_MAX", 500, minimum=1)
 
 LOGGING = {

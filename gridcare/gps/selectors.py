@@ -76,18 +76,23 @@ def vehicle_position(vehicle: Vehicle) -> VehiclePosition:
     return VehiclePosition(vehicle_id=vehicle.pk, lat=vehicle.home_lat, lon=vehicle.home_lon, source="home")
 
 
-def vehicle_positions(vehicles: Iterable[Vehicle]) -> dict[int, VehiclePosition]:
-    """`vehicle_position` for many vehicles in one query (ranking thousands of candidates)."""
+def vehicle_positions(
+    vehicles: Iterable[Vehicle], *, fresh_after: dt.datetime | None = None
+) -> dict[int, VehiclePosition]:
+    """`vehicle_position` for many vehicles in one query (ranking thousands of candidates). With
+    `fresh_after`, a fix received before it counts as no fix: a phone switched off days ago says nothing about
+    where the vehicle is now, and its old fix must not rank it nearest to a fault."""
     vehicles = list(vehicles)
     rows = {row.vehicle_id: row for row in LatestPosition.objects.filter(vehicle_id__in=[v.pk for v in vehicles])}
     result: dict[int, VehiclePosition] = {}
     for vehicle in vehicles:
         row = rows.get(vehicle.pk)
-        result[vehicle.pk] = (
-            _from_row(row)
-            if row is not None
-            else VehiclePosition(vehicle_id=vehicle.pk, lat=vehicle.home_lat, lon=vehicle.home_lon, source="home")
-        )
+        if row is not None and (fresh_after is None or row.received_at >= fresh_after):
+            result[vehicle.pk] = _from_row(row)
+        else:
+            result[vehicle.pk] = VehiclePosition(
+                vehicle_id=vehicle.pk, lat=vehicle.home_lat, lon=vehicle.home_lon, source="home"
+            )
     return result
 
 

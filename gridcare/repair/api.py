@@ -9,11 +9,11 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from gridcare.core.errors import Forbidden, NotFound, ServiceError
+from gridcare.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from gridcare.org.roles import Role
 from gridcare.repair import reports, selectors
 from gridcare.repair import services as rs
-from gridcare.repair.models import ProbableOutage, RepairTicket, TicketState, VehicleAssignment
+from gridcare.repair.models import AssignmentState, ProbableOutage, RepairTicket, TicketState, VehicleAssignment
 
 router = Router(tags=["repair"])
 DISPATCH_ROLES: set[str] = {Role.DISPATCHER, Role.SHIFT_LEAD, Role.ADMIN}
@@ -172,9 +172,19 @@ def _assignment(user: Any, pk: int) -> VehicleAssignment:
         .filter(pk=pk, vehicle__in=selectors.vehicles_visible(user=user))
         .first()
     )
-    if a is None:
+    # A crew member acts for their own crew only: another crew of the same centre must not stamp its times
+    # (they decide who lost the minutes).
+    if a is None or (user.role == Role.CREW and a.vehicle.crew_id != user.unit_id):
         raise NotFound(f"车辆任务 {pk} 不存在或不在您的数据范围内")
     return a
+
+
+def _current(a: VehicleAssignment, action: str) -> None:
+    """Times on the ticket are stamped only through the vehicle that holds it now."""
+    if a.state in (AssignmentState.DECLINED, AssignmentState.RECALLED) or a.ticket.vehicle_id != a.vehicle_id:
+        raise Conflict(f"该任务已「{a.get_state_display()}」或已改派其他车辆，不能再{CREW_ACTION_LABELS[action]}")
+    if a.state == AssignmentState.DONE:
+        raise Conflict(f"该任务已完成（已复电），不能再{CREW_ACTION_LABELS[action]}")
 
 
 @router.get("/tickets", response=list[TicketOut], summary="报修中心待处理抢修单（读取即确认接收，记 C 点）")
@@ -300,11 +310,23 @@ def fault(request: HttpRequest, pk: int, payload: FaultIn) -> dict[str, Any]:
     user = _user(request)
     _require(user, CREW_ROLES)
     a = _assignment(user, pk)
+    if a.state in (AssignmentState.DECLINED, AssignmentState.RECALLED) or a.ticket.vehicle_id != a.vehicle_id:
+        _current(a, "fault")
     t = rs.repair_fault_record(ticket=a.ticket, actor=user, **payload.dict())
     return ticket_out(RepairTicket.objects.get(pk=t.pk))
 
 
 CREW_ACTIONS = {"receive", "accept", "decline", "depart", "arrive", "done", "restore"}
+CREW_ACTION_LABELS = {
+    "receive": "确认接收",
+    "accept": "接单",
+    "decline": "拒单",
+    "depart": "出发",
+    "arrive": "到达",
+    "done": "记录修复",
+    "restore": "复电",
+    "fault": "回填故障记录",
+}
 
 
 @router.post("/crew/assignments/{pk}/{action}", response=TicketOut, summary="班组操作：接单/拒单/出发/到达/修复/复电")
@@ -314,6 +336,8 @@ def crew_action(request: HttpRequest, pk: int, action: str, payload: PositionIn)
     if action not in CREW_ACTIONS:
         raise ServiceError(f"未知的操作 {action!r}；可选：{', '.join(sorted(CREW_ACTIONS))}", field="action")
     a = _assignment(user, pk)
+    if action in ("depart", "arrive", "done", "restore"):
+        _current(a, action)
     lat, lon = payload.lat, payload.lon
     if action == "receive":  # the device confirms it has the order: E
         rs.repair_device_receive(assignment=a, actor=user)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from gridcare.org.scope import unit_filter
 from gridcare.repair import ranking, timing
@@ -95,10 +97,11 @@ def vehicles_visible(*, user: Any) -> QuerySet[Vehicle]:
 
 
 def _positions(vehicles: list[Vehicle]) -> dict[int, tuple[float, float]]:
-    """Latest GPS fix per vehicle, else the vehicle's home position (one query for the whole fleet)."""
+    """Latest GPS fix per vehicle if it is recent, else the vehicle's home position (one query for the fleet)."""
     from gridcare.gps.selectors import vehicle_positions
 
-    return {pk: (p.lat, p.lon) for pk, p in vehicle_positions(vehicles).items()}
+    stale = dt.timedelta(minutes=settings.GRIDCARE_GPS_STALE_MINUTES)
+    return {pk: (p.lat, p.lon) for pk, p in vehicle_positions(vehicles, fresh_after=timezone.now() - stale).items()}
 
 
 def fleet(*, user: Any) -> tuple[ranking.Fleet, dict[int, Vehicle]]:

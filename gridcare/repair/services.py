@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
@@ -86,14 +87,23 @@ def _stamp(
 # ---- intake and grouping ------------------------------------------------------------------------
 
 
+def call_ended_check(call_ended_at: dt.datetime, now: dt.datetime) -> None:
+    """A (the call's end) must lie shortly before acceptance: it is where the clock starts for everyone after
+    it, and a call "ended" days ago would charge the shift lead with days of lost minutes."""
+    if call_ended_at > now + dt.timedelta(minutes=1):
+        raise ServiceError("挂机时间不能晚于当前时间", field="call_ended_at")
+    max_age = settings.GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES
+    if call_ended_at < now - dt.timedelta(minutes=max_age):
+        raise ServiceError(f"挂机时间早于受理时间 {max_age} 分钟以上，请核对（call_ended_at）", field="call_ended_at")
+
+
 def repair_ticket_open(
     *, order: Any, actor: Actor, call_ended_at: dt.datetime | None = None, now: dt.datetime | None = None
 ) -> RepairTicket:
     """A repair call becomes a ticket placed in the network and in a probable outage. A is when the call ended."""
     now = _now(now)
     a_at = call_ended_at or order.accepted_at
-    if a_at > now + dt.timedelta(minutes=1):
-        raise ServiceError("挂机时间不能晚于当前时间", field="call_ended_at")
+    call_ended_check(a_at, now)
     customer = order.customer
     sp = customer.service_point if customer else None
     area = sp.transformer_area if sp else None
@@ -582,9 +592,12 @@ def repair_restore(*, ticket: RepairTicket, actor: Actor, now: dt.datetime | Non
         ticket = _ticket(ticket)
         if ticket.repaired_at is None:
             raise Conflict("请先记录修复")
-        RepairTicket.objects.filter(pk=ticket.pk, restored_at__isnull=True).update(
+        # Compare-and-set: of two presses (or two crew phones) one restores, the other is told it is done.
+        rows = RepairTicket.objects.filter(pk=ticket.pk, restored_at__isnull=True).update(
             restored_at=now, state=TicketState.RESTORED
         )
+        if rows != 1:
+            raise Conflict("已恢复送电（复电已记录）")
         record_event(actor=actor, action="repair.restored", subject=ticket.workorder, at=now)
         VehicleAssignment.objects.filter(ticket=ticket, state__in=ACTIVE).update(
             state=AssignmentState.DONE, closed_at=now

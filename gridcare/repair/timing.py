@@ -88,18 +88,24 @@ def compute(
     so an order stuck at the crew shows its lost minutes before it is ever accepted."""
     who = who or {}
     by_code = {r.code: r for r in rules}
+    arrival_target = float(arrival_targets.get(area_class, arrival_targets["urban"]))
+    # The segment targets add up to the urban commitment; a rural or remote fault allows more time to drive
+    # there, so the drive (GH) gets the difference — else a crew 10 minutes late on a 90-minute commitment
+    # would be charged 60 lost minutes.
+    longer_drive = max(0.0, arrival_target - float(arrival_targets.get("urban", arrival_target)))
     segments = []
     for code in SEGMENTS:
         rule = by_code[code]
         start, end = points.get(code[0]), points.get(code[1])
         target = rule.minutes if same_site or rule.minutes_other_site is None else rule.minutes_other_site
+        if code == "GH":
+            target += longer_drive
         minutes = _minutes(start, end if end is not None else now if start is not None else None)
         lost = max(0.0, (minutes or 0.0) - target)
         segments.append(
             Segment(code, start, end, minutes, target, lost > 0, round(lost, 2), rule.party, who.get(code, ""))
         )
     arrival = _minutes(points.get("A"), points.get("H"))
-    arrival_target = float(arrival_targets.get(area_class, arrival_targets["urban"]))
     restore = _minutes(points.get("H"), restored_at)
     restore_target = float(restore_targets.get(area_class, restore_targets["urban"]))
     return Timing(

@@ -446,6 +446,10 @@ def workorder_create(
         raise ServiceError("变更用电业务须指定客户户号", field="customer")
     if reply_text and not category.answerable_at_intake:
         raise ServiceError(f"「{category}」须派发处理，不能当场答复", field="reply_text")
+    if is_repair and call_ended_at is not None:
+        from gridcare.repair.services import call_ended_check
+
+        call_ended_check(call_ended_at, now)  # before anything is written
     resolved_area = area_class or (customer.area_class if customer else "urban")
     # Decide the route before the insert, so an order is written once, already with its unit: intake is
     # the hottest path of the system (hundreds a second in a storm), every statement saved counts.
@@ -535,7 +539,10 @@ def workorder_create(
             claim.order = order
             writes.insert([claim])
         writes.write()
-        order.created_deadlines = deadlines  # type: ignore[attr-defined]
+        if not is_repair:
+            # What the API answers with, without reading the order back; a repair call is read back, as
+            # opening its ticket may make it a child of an earlier call on the same fault.
+            order.created_deadlines = deadlines  # type: ignore[attr-defined]
         if category.is_application:
             _start_steps(order, now)
         if is_repair:

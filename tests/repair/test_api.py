@@ -40,10 +40,8 @@ def call(
     return r.json()
 
 
-def test_scripted_repair_over_http_names_who_lost_the_minutes(city: City, client: Client) -> None:
-    Vehicle.objects.create(
-        plate="浙A·D0007", crew=city.crew_north, gps_device_id="dev-7", home_lat=30.2, home_lon=120.1
-    )
+def repair_order(client: Client, city: City, *, posted: float, dispatched: float) -> str:
+    """A repair call that ended at minute 0, taken at `posted` and sent by the shift lead at `dispatched`."""
     order = call(
         client,
         city.agent,
@@ -55,17 +53,25 @@ def test_scripted_repair_over_http_names_who_lost_the_minutes(city: City, client
             "description": "停电",
             "call_ended_at": at(0).isoformat(),
         },
-        when=at(1),
+        when=at(posted),
     )
-    number = order["number"]
+    number: str = order["number"]
     call(
         client,
         city.shift_lead,
         "POST",
         f"/api/v1/workorders/{number}/actions/dispatch",
         {"unit": city.north.code},
-        when=at(4),
-    )  # B: AB = 4 > 2
+        when=at(dispatched),
+    )
+    return number
+
+
+def test_scripted_repair_over_http_names_who_lost_the_minutes(city: City, client: Client) -> None:
+    Vehicle.objects.create(
+        plate="浙A·D0007", crew=city.crew_north, gps_device_id="dev-7", home_lat=30.2, home_lon=120.1
+    )
+    number = repair_order(client, city, posted=1, dispatched=4)  # B: AB = 4 > 2
     call(client, city.dispatcher_north, "POST", f"/api/v1/repair/tickets/{number}/ack", when=at(5))  # C
     call(
         client,
@@ -95,3 +101,63 @@ def test_scripted_repair_over_http_names_who_lost_the_minutes(city: City, client
     report = call(client, city.dispatcher_north, "GET", "/api/v1/repair/reports/segments", when=at(40))
     ab = next(r for r in report["by_person"] if r["segment"] == "AB")
     assert ab["person"] == "lead" and ab["lost_minutes"] == 2.0
+
+
+def test_only_the_crew_holding_the_job_can_stamp_its_times_and_it_is_restored_once(city: City, client: Client) -> None:
+    from gridcare.org.roles import Role
+    from tests import factories as f
+
+    Vehicle.objects.create(
+        plate="浙A·D0008", crew=city.crew_north, gps_device_id="dev-8", home_lat=30.2, home_lon=120.1
+    )
+    other_crew = f.make_unit("crew", parent=city.north, scope_unit=city.north, name="城区抢修二班")
+    outsider = f.make_user(Role.CREW, other_crew, "crew_other")
+    number = repair_order(client, city, posted=1, dispatched=2)
+    call(
+        client,
+        city.dispatcher_north,
+        "POST",
+        f"/api/v1/repair/tickets/{number}/assign",
+        {"vehicle": "浙A·D0008"},
+        when=at(3),
+    )
+    aid = call(client, city.crew_member, "GET", "/api/v1/repair/crew/assignments", when=at(4))[0]["id"]
+    _, raw = token_create(user=outsider, actor=None)
+    with time_machine.travel(at(5), tick=False):
+        r = client.post(
+            f"/api/v1/repair/crew/assignments/{aid}/accept",
+            {},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+    assert r.status_code == 404  # another crew of the same centre: not theirs
+    path = f"/api/v1/repair/crew/assignments/{aid}"
+    for action, m in (("accept", 6), ("depart", 7), ("arrive", 20)):
+        call(client, city.crew_member, "POST", f"{path}/{action}", {}, when=at(m))
+    call(client, city.crew_member, "POST", f"{path}/fault", {"fault_class": "低压", "cause_class": "老化"}, when=at(30))
+    call(client, city.crew_member, "POST", f"{path}/done", {}, when=at(40))
+    call(client, city.crew_member, "POST", f"{path}/restore", {}, when=at(41))
+    _, crew_raw = token_create(user=city.crew_member, actor=None)
+    with time_machine.travel(at(42), tick=False):
+        again = client.post(
+            f"{path}/restore", {}, content_type="application/json", headers={"Authorization": f"Bearer {crew_raw}"}
+        )
+    assert again.status_code == 409 and "复电" in again.json()["detail"]
+
+
+def test_a_call_that_ended_days_before_the_order_is_refused(city: City, client: Client) -> None:
+    _, raw = token_create(user=city.agent, actor=None)
+    body = {
+        "category": "repair",
+        "account_no": city.north_customer.account_no,
+        "description": "停电",
+        "call_ended_at": (at(0) - dt.timedelta(days=7)).isoformat(),
+    }
+    with time_machine.travel(at(1), tick=False):
+        r = client.post(
+            "/api/v1/workorders", body, content_type="application/json", headers={"Authorization": f"Bearer {raw}"}
+        )
+    assert r.status_code == 400 and "call_ended_at" in r.json()["detail"]
+    from gridcare.workorders.models import WorkOrder
+
+    assert not WorkOrder.objects.exists()  # nothing half-written

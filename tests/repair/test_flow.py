@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from gridcare.core.errors import Conflict
 from gridcare.core.models import Event
@@ -262,8 +263,16 @@ def test_candidates_rank_from_the_latest_gps_fix(city: City) -> None:
     order = repair_call(city, minutes(0))
     ticket = RepairTicket.objects.get(workorder=order)
     assert candidates(user=city.dispatcher_north, ticket=ticket)[0][0].plate == near_home.plate
+    # A fix from three days ago says nothing about where a vehicle is now: it is ranked from home.
+    days_ago = timezone.now() - dt.timedelta(days=3)
+    stale = LatestPosition.objects.create(
+        vehicle=far_home, lat=ticket.lat, lon=ticket.lon, fixed_at=days_ago, received_at=days_ago
+    )
+    assert candidates(user=city.dispatcher_north, ticket=ticket)[0][0].plate == near_home.plate
+    stale.delete()
     # The far vehicle reports it is right at the fault now; the other one has driven away.
+    now = timezone.now()
     for v, (lat, lon) in ((far_home, (ticket.lat, ticket.lon)), (near_home, (31.9, 121.9))):
-        LatestPosition.objects.create(vehicle=v, lat=lat, lon=lon, fixed_at=minutes(0), received_at=minutes(0))
+        LatestPosition.objects.create(vehicle=v, lat=lat, lon=lon, fixed_at=now, received_at=now)
     ranked = candidates(user=city.dispatcher_north, ticket=ticket)
     assert ranked[0][0].plate == far_home.plate and ranked[0][1].distance_km < 1

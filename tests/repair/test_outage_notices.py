@@ -63,3 +63,30 @@ def test_agent_panel_shows_the_known_outage_and_its_etr(city: City, client: Clie
     other = f.make_customer(city.north, city.north_net.areas[0])
     html = client.get(f"/workorders/panel/{other.account_no}/").content.decode()
     assert "预计恢复" in html
+
+
+def test_a_call_that_joins_a_known_outage_is_answered_as_the_child_it_became(city: City, client: Client) -> None:
+    import time_machine
+
+    from gridcare.org.services import token_create
+    from tests.repair.test_flow import minutes as at
+
+    area = city.north_net.areas[0]
+    first, second, late = (f.make_customer(city.north, area) for _ in range(3))
+    repair_call(city, at(0), customer=first)
+    repair_call(city, at(1), customer=second)
+    outage = ProbableOutage.objects.get()
+    rs.outage_publish(outage=outage, cause="台区变压器故障", actor=city.dispatcher_north, now=at(3))
+    _, raw = token_create(user=city.agent, actor=None)
+    auth = {"Authorization": f"Bearer {raw}"}
+    with time_machine.travel(at(10), tick=False):
+        made = client.post(
+            "/api/v1/workorders",
+            {"category": "repair", "account_no": late.account_no, "description": "又停电了"},
+            content_type="application/json",
+            headers=auth,
+        )
+        assert made.status_code == 201, made.content
+        again = client.get(f"/api/v1/workorders/{made.json()['number']}", headers=auth).json()
+    main = RepairTicket.objects.get(outage=outage, is_main=True).workorder.number
+    assert made.json()["main"] == again["main"] == main and made.json()["status"] == again["status"]

@@ -67,3 +67,14 @@ def test_ranking_filters_and_orders_by_eta() -> None:
     mv = [c.vehicle_id for c in ranking.rank(fleet, lat=30.0, lon=120.0, need="mv", unit_prefix="/1/2/")]
     assert mv == [2, 3]
     assert ranking.rank(fleet, lat=30.0, lon=120.0, unit_prefix="/9/") == []
+
+
+def test_a_longer_commitment_lets_the_drive_take_longer() -> None:
+    # Every segment on target up to G, then a 98-minute drive: rural arrival at 113 against 90 is 23 late.
+    pts = {"A": at(0), "B": at(2), "C": at(6), "D": at(8), "E": at(10), "F": at(12), "G": at(15), "H": at(113)}
+    rural = {s.code: s for s in timing.compute(pts, area_class="rural").segments}
+    assert rural["GH"].target == 28 + 45 and rural["GH"].lost_minutes == 25.0
+    remote = {s.code: s for s in timing.compute(pts, area_class="remote").segments}
+    assert remote["GH"].target == 28 + 75 and remote["GH"].lost_minutes == 0.0
+    urban = {s.code: s for s in timing.compute(pts, area_class="urban").segments}
+    assert urban["GH"].target == 28 and urban["GH"].lost_minutes == 70.0
