@@ -98,6 +98,7 @@ class OutageState(models.TextChoices):
     ASSIGNED = "assigned", _("已派车")
     RESTORED = "restored", _("已复电")
     MERGED = "merged", _("已合并")
+    CANCELLED = "cancelled", _("已撤销")  # its only call was cancelled or answered without a repair
 
 
 class ProbableOutage(models.Model):

@@ -462,6 +462,45 @@ def repair_recalled_from_center(*, order: Any, actor: Actor, now: dt.datetime | 
     )
 
 
+def repair_ticket_close(*, order: Any, actor: Actor, reason: str, now: dt.datetime | None = None) -> None:
+    """The call was cancelled, or answered without sending anyone: its ticket leaves the dispatch lists, a
+    vehicle it was sent to gets it recalled, and a probable outage made by this call alone is closed, so that
+    neighbours are no longer told of it and later calls do not join it."""
+    now = _now(now)
+    ticket = RepairTicket.objects.select_related("outage").filter(workorder=order).first()
+    if ticket is None or ticket.state in (TicketState.RESTORED, TicketState.CANCELLED):
+        return
+    others = (
+        RepairTicket.objects.filter(outage_id=ticket.outage_id)
+        .exclude(pk=ticket.pk)
+        .exclude(state__in=[TicketState.CANCELLED, TicketState.RESTORED])
+        if ticket.outage_id
+        else RepairTicket.objects.none()
+    )
+    if ticket.is_main and others.exists():
+        raise Conflict(f"该故障还有 {others.count()} 个其他来电在等待抢修，不能撤销其主单；请先处理或取消合并这些来电")
+    RepairTicket.objects.filter(pk=ticket.pk).update(state=TicketState.CANCELLED, waiting_on="", next_check_at=None)
+    held = list(VehicleAssignment.objects.select_related("vehicle").filter(ticket=ticket, state__in=ACTIVE))
+    VehicleAssignment.objects.filter(pk__in=[a.pk for a in held]).update(
+        state=AssignmentState.RECALLED, closed_at=now, reason=reason[:200]
+    )
+    for a in held:
+        _refresh_vehicle(a.vehicle)
+    outage = ticket.outage
+    if outage is not None and not others.exists() and not outage.notice_outage_id:
+        ProbableOutage.objects.filter(pk=outage.pk, state__in=[OutageState.OPEN, OutageState.ASSIGNED]).update(
+            state=OutageState.CANCELLED
+        )
+    record_event(
+        actor=actor,
+        action="repair.cancel",
+        subject=order,
+        at=now,
+        note=reason,
+        new={"recalled": [a.vehicle.plate for a in held]},
+    )
+
+
 def repair_queue_reorder(*, vehicle: Vehicle, ticket_ids: list[int], actor: Actor) -> list[VehicleAssignment]:
     """The dispatcher re-prioritises a vehicle's queue; the crew sees the new order."""
     with transaction.atomic():

@@ -730,6 +730,12 @@ def workorder_reply(*, order: WorkOrder, actor: Actor, text: str, now: dt.dateti
             raise ServiceError("业务环节尚未全部完成，不能答复办结", field="text")
         order = _transition(order, "reply", actor, now, reply_text=text.strip(), replied_at=now)
         _meet(order, [Milestone.CONTACT, Milestone.REPLY, Milestone.COMPLETE], now)
+        if order.category.kind == CategoryKind.REPAIR:
+            # Answered without a repair (a planned outage, the customer's own wiring): nobody is sent. After
+            # a repair the ticket is already restored and this does nothing.
+            from gridcare.repair.services import repair_ticket_close
+
+            repair_ticket_close(order=order, actor=actor, reason=f"已答复：{text.strip()[:150]}", now=now)
         if order.category.return_visit_required:
             ReturnVisit.objects.create(order=order, created_at=now)
             return _to_visit(order, actor, now)
@@ -830,6 +836,10 @@ def workorder_cancel(*, order: WorkOrder, actor: Actor, reason: str, now: dt.dat
         Deadline.objects.filter(order=order, met_at__isnull=True).update(
             state=DeadlineState.CANCELLED, next_check_at=None
         )
+        if order.category.kind == CategoryKind.REPAIR:
+            from gridcare.repair.services import repair_ticket_close
+
+            repair_ticket_close(order=order, actor=actor, reason=reason, now=now)
         return order
 
 

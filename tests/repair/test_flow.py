@@ -276,3 +276,41 @@ def test_candidates_rank_from_the_latest_gps_fix(city: City) -> None:
         LatestPosition.objects.create(vehicle=v, lat=lat, lon=lon, fixed_at=now, received_at=now)
     ranked = candidates(user=city.dispatcher_north, ticket=ticket)
     assert ranked[0][0].plate == far_home.plate and ranked[0][1].distance_km < 1
+
+
+def test_a_cancelled_call_leaves_the_dispatch_lists_and_its_outage_is_closed(city: City) -> None:
+    from gridcare.repair.models import OutageState
+    from gridcare.repair.selectors import outage_for_customer
+
+    order = repair_call(city, minutes(0))
+    wo.workorder_dispatch(order=order, actor=city.shift_lead, unit=city.north, now=minutes(1))
+    ticket = RepairTicket.objects.get(workorder=order)
+    wo.workorder_cancel(order=order, actor=city.agent, reason="客户来电说明是自家空开跳闸，已自行恢复", now=minutes(5))
+    ticket.refresh_from_db()
+    assert ticket.state == "cancelled"
+    assert ProbableOutage.objects.get().state == OutageState.CANCELLED
+    assert Event.objects.filter(action="repair.cancel", subject_id=str(order.pk)).exists()
+    assert outage_for_customer(city.north_customer) is None  # neighbours are no longer told of it
+    # A real fault call later opens its own outage instead of joining the cancelled one.
+    later = repair_call(city, minutes(15))
+    assert RepairTicket.objects.get(workorder=later).is_main
+
+
+def test_a_main_call_with_other_callers_waiting_cannot_be_cancelled_and_an_answered_call_sends_nobody(
+    city: City,
+) -> None:
+    area = city.north_net.areas[0]
+    first, second = (f.make_customer(city.north, area) for _ in range(2))
+    one = repair_call(city, minutes(0), customer=first)
+    repair_call(city, minutes(1), customer=second)
+    main = RepairTicket.objects.get(is_main=True).workorder
+    with pytest.raises(Conflict, match="其他来电"):
+        wo.workorder_cancel(order=main, actor=city.agent, reason="误报", now=minutes(3))
+    assert RepairTicket.objects.get(workorder=one).state != "cancelled"
+    # A call answered without sending anyone (a planned outage, say) leaves no dispatch work behind.
+    third = f.make_customer(city.north, city.north_net.areas[-1])
+    answered = repair_call(city, minutes(5), customer=third)
+    wo.workorder_reply(
+        order=answered, actor=city.shift_lead, text="该区域今日计划停电检修，17:00 前恢复。", now=minutes(6)
+    )
+    assert RepairTicket.objects.get(workorder=answered).state == "cancelled"
