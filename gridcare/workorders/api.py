@@ -126,6 +126,14 @@ class CategoryOut(Schema):
     answerable_at_intake: bool
 
 
+class KnownOutageOut(Schema):
+    kind: str = Field(..., description="fault（故障，研判中或已发布）| planned（计划检修）| temporary（临时检修）")
+    title: str
+    cause: str
+    etr: dt.datetime | None = Field(None, description="预计恢复时间")
+    updated: dt.datetime | None
+
+
 class DeadlinePreviewIn(Schema):
     category: str = Field(..., description="分类编码，如 complaint_service")
     accepted_at: dt.datetime = Field(..., description="受理时刻，ISO 8601；不带时区按北京时间")
@@ -221,6 +229,19 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for c in selectors.categories_active()
     ]
+
+
+@router.get(
+    "/known-outages",
+    response=list[KnownOutageOut],
+    summary="客户所在区域的已知停电（故障研判中或已发布的计划/故障停电），受理前告知来电客户",
+)
+def known_outages(request: HttpRequest, account_no: str) -> list[dict[str, Any]]:
+    try:
+        customer = customer_for_intake(user=request.auth, account_no=account_no)  # type: ignore[attr-defined]
+    except NotFound as exc:
+        raise ServiceError(exc.message, field="account_no") from None
+    return selectors.known_outages(customer)
 
 
 @router.get(

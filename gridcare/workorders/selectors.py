@@ -142,3 +142,37 @@ def visits_pending(*, user: Any) -> QuerySet[ReturnVisit]:
 
 def categories_active() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True).select_related("parent").order_by("sort_order", "code")
+
+
+def known_outages(customer: Customer) -> list[dict[str, Any]]:
+    """Known outages covering the customer — a fault being analysed (repair) or a published planned/fault
+    outage (notices) — with the ETR and when it was last updated, so whoever takes the call (the agent, the
+    IVR) can tell the caller at once instead of opening another repair."""
+    from gridcare.notices.selectors import customer_current_outages
+    from gridcare.repair.selectors import outage_for_customer
+
+    found: list[dict[str, Any]] = []
+    probable = outage_for_customer(customer)
+    if probable is not None:
+        found.append(
+            {
+                "kind": "fault",
+                "title": f"故障抢修中：{probable}",
+                "cause": probable.cause,
+                "etr": probable.etr,
+                "updated": probable.etr_updated_at or probable.last_call_at,
+            }
+        )
+    for o in customer_current_outages(customer=customer):
+        if probable is not None and o.pk == probable.notice_outage_id:
+            continue
+        found.append(
+            {
+                "kind": o.kind,
+                "title": f"{o.get_kind_display()}：{o.title}",
+                "cause": o.cause,
+                "etr": o.etr or o.ends_at,
+                "updated": o.updated_at,
+            }
+        )
+    return found

@@ -89,40 +89,9 @@ def customer_panel(request: HttpRequest, account_no: str) -> HttpResponse:
             "contacts": customer_selectors.contacts_for(user=request.user, customer=customer),
             "open_orders": open_orders,
             "recent": orders,
-            "outages": _known_outages(customer),
+            "outages": selectors.known_outages(customer),
         },
     )
-
-
-def _known_outages(customer: Any) -> list[dict[str, Any]]:
-    """Known outages covering the customer — a fault being analysed (repair) or published/planned (notices) —
-    with the ETR and when it was last updated, so the agent can tell the caller at once."""
-    from gridcare.notices.selectors import customer_current_outages
-    from gridcare.repair.selectors import outage_for_customer
-
-    found: list[dict[str, Any]] = []
-    probable = outage_for_customer(customer)
-    if probable is not None:
-        found.append(
-            {
-                "title": f"故障抢修中：{probable}",
-                "cause": probable.cause,
-                "etr": probable.etr,
-                "updated": probable.etr_updated_at or probable.last_call_at,
-            }
-        )
-    for o in customer_current_outages(customer=customer):
-        if probable is not None and o.pk == probable.notice_outage_id:
-            continue
-        found.append(
-            {
-                "title": f"{o.get_kind_display()}：{o.title}",
-                "cause": o.cause,
-                "etr": o.etr or o.ends_at,
-                "updated": o.updated_at,
-            }
-        )
-    return found
 
 
 def _filters(request: HttpRequest) -> selectors.OrderFilters:

@@ -209,3 +209,20 @@ def test_announcement_with_an_uploaded_list_names_unknown_accounts(city: City, c
         city.north_customer.pk,
         city.south_customer.pk,
     }
+
+
+def test_the_intake_api_tells_of_known_outages_before_an_order_is_taken(city: City, client: Client) -> None:
+    from gridcare.org.services import token_create
+
+    outage = published(city, days=2)
+    _, raw = token_create(user=city.agent, actor=None)
+    auth = {"Authorization": f"Bearer {raw}"}
+    url = "/api/v1/workorders/known-outages"
+    north = client.get(url, {"account_no": city.north_customer.account_no}, headers=auth)
+    assert north.status_code == 200
+    (known,) = north.json()
+    assert known["kind"] == "planned" and outage.title in known["title"] and known["cause"] == "更换开关柜"
+    assert dt.datetime.fromisoformat(known["etr"]) == outage.ends_at
+    assert client.get(url, {"account_no": city.south_customer.account_no}, headers=auth).json() == []
+    unknown = client.get(url, {"account_no": "no-such"}, headers=auth)
+    assert unknown.status_code == 400 and "no-such" in unknown.json()["detail"]
