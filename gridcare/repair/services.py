@@ -260,6 +260,45 @@ def repair_send(*, order: Any, unit: OrgUnit, actor: Actor, now: dt.datetime | N
         )
 
 
+def repair_transfer(*, order: Any, unit: OrgUnit, actor: Actor, now: dt.datetime | None = None) -> None:
+    """The order moves to another repair centre (转派): the ticket follows it, a vehicle of the old centre that
+    holds it gets it recalled, and the new centre dispatches it afresh (D and E start again). C, the first
+    receipt by a repair centre, stays: the minutes until the new centre sends a vehicle count in CD."""
+    now = _now(now)
+    ticket = RepairTicket.objects.filter(workorder=order).first()
+    if ticket is None or ticket.state in (TicketState.CHILD, TicketState.RESTORED, TicketState.CANCELLED):
+        return
+    if ticket.f_at is not None:
+        raise Conflict("班组已接单，不能转派；请先撤回车辆")
+    held = list(VehicleAssignment.objects.select_related("vehicle").filter(ticket=ticket, state__in=ACTIVE))
+    VehicleAssignment.objects.filter(pk__in=[a.pk for a in held]).update(
+        state=AssignmentState.RECALLED, closed_at=now, reason=f"转派至{unit.name}"[:200]
+    )
+    for a in held:
+        _refresh_vehicle(a.vehicle)
+    accept = _targets(ticket.area_class).accept_minutes
+    RepairTicket.objects.filter(pk=ticket.pk).update(
+        repair_center=unit,
+        d_at=None,
+        e_at=None,
+        d_by="",
+        vehicle=None,
+        crew=None,
+        state=TicketState.RECEIVED if ticket.c_at else TicketState.SENT,
+        waiting_on="repair_center",
+        alert_level=0,
+        next_check_at=now + dt.timedelta(minutes=accept),
+        version=F("version") + 1,
+    )
+    record_event(
+        actor=actor,
+        action="repair.transfer",
+        subject=order,
+        at=now,
+        new={"repair_center": unit.name, "recalled": [a.vehicle.plate for a in held]},
+    )
+
+
 def repair_receive(*, ticket: RepairTicket, actor: Actor, now: dt.datetime | None = None) -> RepairTicket:
     """C: the repair centre's system acknowledged delivery (its dispatcher screen or API fetched the order)."""
     now = _now(now)

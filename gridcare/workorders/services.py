@@ -666,6 +666,10 @@ def workorder_transfer(
         order = _fresh(order)
         if unit.pk == order.unit_id:
             raise ServiceError("工单已在该单位", field="unit")
+        if order.category.kind == CategoryKind.REPAIR and unit.kind == OrgUnit.Kind.REPAIR_CENTER:
+            from gridcare.repair.services import repair_transfer
+
+            repair_transfer(order=order, unit=unit, actor=actor, now=now)  # the ticket follows the order
         return _transition(order, "transfer", actor, now, note=reason, unit=unit, sender_unit=order.unit, handler=None)
 
 

@@ -105,12 +105,18 @@ def test_de_target_is_four_minutes_when_the_crew_sits_at_another_site(city: City
     assert de2.target == 2 and de2.overdue and de2.lost_minutes == 1.0 and de2.party == "network"
 
 
-def test_unaccepted_order_alerts_the_dispatcher_after_four_minutes_then_managers(city: City) -> None:
+def assigned_call(city: City) -> tuple[object, RepairTicket]:
+    """A call at minute 0, sent to the north centre at 1, put in a vehicle's queue at 2."""
     v = vehicle(city)
     order = repair_call(city, minutes(0))
     wo.workorder_dispatch(order=order, actor=city.shift_lead, unit=city.north, now=minutes(1))
     ticket = RepairTicket.objects.get(workorder=order)
     rs.repair_assign(ticket=ticket, vehicle=v, actor=city.dispatcher_north, now=minutes(2))
+    return order, ticket
+
+
+def test_unaccepted_order_alerts_the_dispatcher_after_four_minutes_then_managers(city: City) -> None:
+    order, _ = assigned_call(city)
     assert handle_unaccepted(minutes(5.9)) == 0
     assert handle_unaccepted(minutes(6)) == 1
     alert = Event.objects.get(action="repair.not_accepted", subject_id=str(order.pk))
@@ -314,3 +320,18 @@ def test_a_main_call_with_other_callers_waiting_cannot_be_cancelled_and_an_answe
         order=answered, actor=city.shift_lead, text="该区域今日计划停电检修，17:00 前恢复。", now=minutes(6)
     )
     assert RepairTicket.objects.get(workorder=answered).state == "cancelled"
+
+
+def test_a_ticket_follows_its_order_to_another_repair_centre(city: City) -> None:
+    from gridcare.repair.selectors import tickets_visible
+
+    order, ticket = assigned_call(city)
+    order.refresh_from_db()  # type: ignore[attr-defined]
+    wo.workorder_transfer(
+        order=order, actor=city.dispatcher_north, unit=city.south, reason="属城南供区", now=minutes(3)
+    )
+    ticket.refresh_from_db()
+    assert ticket.repair_center == city.south and ticket.vehicle is None and ticket.d_at is None
+    assert ticket.c_at is not None  # the first receipt stays: the time until the new centre sends counts in CD
+    assert VehicleAssignment.objects.get(ticket=ticket).state == "recalled"
+    assert tickets_visible(user=city.dispatcher_south).filter(pk=ticket.pk).exists()  # the new centre sees it
