@@ -76,7 +76,7 @@ def _stamp(
     )
     if rows != 1:
         raise Conflict(f"抢修单 {ticket.workorder.number} 的 {point} 点已记录或已被他人更新，请刷新")
-    new: dict[str, Any] = {"point": point, "at": now}
+    new: dict[str, Any] = {"point": point, "at": timezone.localtime(now)}  # every point in Beijing time
     if lat is not None and lon is not None:
         new["lat"], new["lon"] = lat, lon
     record_event(actor=actor, action=f"repair.{point}", subject=ticket.workorder, at=now, new={**new, **(extra or {})})

@@ -101,6 +101,10 @@ def test_scripted_repair_over_http_names_who_lost_the_minutes(city: City, client
     report = call(client, city.dispatcher_north, "GET", "/api/v1/repair/reports/segments", when=at(40))
     ab = next(r for r in report["by_person"] if r["segment"] == "AB")
     assert ab["person"] == "lead" and ab["lost_minutes"] == 2.0
+    from gridcare.core.models import Event
+
+    stamped = {e.action: e.new["at"] for e in Event.objects.filter(action__in=["repair.A", "repair.B", "repair.H"])}
+    assert len(stamped) == 3 and all(at.endswith("+08:00") for at in stamped.values()), stamped  # one time zone
 
 
 def test_only_the_crew_holding_the_job_can_stamp_its_times_and_it_is_restored_once(city: City, client: Client) -> None:
