@@ -91,14 +91,18 @@ def implied_speed_too_high(
         seconds = max(
             seconds, (min(fix.fixed_at, received_at) - min(previous.fixed_at, previous.received_at)).total_seconds()
         )
-    distance = haversine_m(previous.lat, previous.lon, fix.lat, fix.lon)
+    return _out_of_reach(previous.lat, previous.lon, fix, seconds, max_speed_kmh)
+
+
+def _out_of_reach(lat: float, lon: float, fix: Fix, seconds: float, max_speed_kmh: float) -> bool:
+    """Farther from (lat, lon) than the speed limit allows in `seconds`, GPS jitter aside."""
+    distance = haversine_m(lat, lon, fix.lat, fix.lon)
     return distance > max_speed_kmh / 3.6 * max(seconds, 0.0) + JITTER_ALLOWANCE_M
 
 
 def _too_fast(previous: tuple[dt.datetime, float, float], fix: Fix, max_speed_kmh: float) -> bool:
     at, lat, lon = previous
-    seconds = max((fix.fixed_at - at).total_seconds(), 0.0)
-    return haversine_m(lat, lon, fix.lat, fix.lon) > max_speed_kmh / 3.6 * seconds + JITTER_ALLOWANCE_M
+    return _out_of_reach(lat, lon, fix, (fix.fixed_at - at).total_seconds(), max_speed_kmh)
 
 
 def decide(

@@ -120,6 +120,15 @@ def _optional(value: Any, name: str, *, negative_unknown: bool = True) -> float 
     return number
 
 
+def _field(
+    values: Mapping[str, Any], key: str, name: str | None = None, *, negative_unknown: bool = True
+) -> float | None:
+    """An optional number of a JSON object: None when absent or null (negative = unknown unless told)."""
+    if values.get(key) is None:
+        return None
+    return _optional(values[key], name or key, negative_unknown=negative_unknown)
+
+
 def _device_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _reject("设备号必须是文本", "device id must be text", field="id")
@@ -318,7 +327,7 @@ def _traccar_location(
     lat, lon = _coordinates(_number(coords.get("latitude"), "latitude"), _number(coords.get("longitude"), "longitude"))
     timestamp = location.get("timestamp")
     fixed_at = now if timestamp in (None, "") else parse_timestamp(timestamp, now=now, options=options)
-    speed = _optional(coords["speed"], "speed") if coords.get("speed") is not None else None
+    speed = _field(coords, "speed")
     attributes: dict[str, Any] = {}
     battery = None
     raw_battery = location.get("battery")
@@ -348,10 +357,8 @@ def _traccar_location(
         lon=lon,
         speed_kmh=None if speed is None else speed * 3.6,
         course=_course(coords["heading"]) if coords.get("heading") is not None else None,
-        altitude=_optional(coords["altitude"], "altitude", negative_unknown=False)
-        if coords.get("altitude") is not None
-        else None,
-        accuracy=_optional(coords["accuracy"], "accuracy") if coords.get("accuracy") is not None else None,
+        altitude=_field(coords, "altitude", negative_unknown=False),
+        accuracy=_field(coords, "accuracy"),
         battery=battery,
         attributes=attributes,
         fmt=fmt,
@@ -367,7 +374,7 @@ def _flat_json(root: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.
     lat, lon = _coordinates(_number(lat_raw, "lat"), _number(lon_raw, "lon"))
     timestamp = root.get("timestamp", root.get("time"))
     fixed_at = now if timestamp in (None, "") else parse_timestamp(timestamp, now=now, options=options)
-    speed = _optional(root["speed"], "speed") if root.get("speed") is not None else None
+    speed = _field(root, "speed")
     course_raw = next((root[k] for k in ("heading", "bearing", "course") if root.get(k) is not None), None)
     battery = None
     if root.get("batt") is not None:
@@ -386,11 +393,9 @@ def _flat_json(root: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.
         lon=lon,
         speed_kmh=None if speed is None else speed * 3.6,
         course=None if course_raw is None else _course(course_raw),
-        altitude=_optional(root["altitude"], "altitude", negative_unknown=False)
-        if root.get("altitude") is not None
-        else None,
-        accuracy=_optional(root["accuracy"], "accuracy") if root.get("accuracy") is not None else None,
-        hdop=_optional(root["hdop"], "hdop") if root.get("hdop") is not None else None,
+        altitude=_field(root, "altitude", negative_unknown=False),
+        accuracy=_field(root, "accuracy"),
+        hdop=_field(root, "hdop"),
         battery=battery,
         valid=valid is None or valid is True or valid in (1, "1", "true"),
         attributes=attributes,
@@ -403,7 +408,7 @@ def _owntracks(root: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.
     lat, lon = _coordinates(_number(root.get("lat"), "lat"), _number(root.get("lon"), "lon"))
     tst = root.get("tst")
     fixed_at = now if tst in (None, "") else parse_timestamp(tst, now=now, options=options)
-    speed = _optional(root["vel"], "vel") if root.get("vel") is not None else None
+    speed = _field(root, "vel")
     known = {"_type", "lat", "lon", "tst", "vel", "cog", "alt", "acc", "batt", "topic", *DEVICE_KEYS}
     attributes = {str(k)[:64]: _json_attribute(v) for k, v in root.items() if k not in known}
     return Fix(
@@ -413,8 +418,8 @@ def _owntracks(root: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.
         lon=lon,
         speed_kmh=speed,
         course=_course(root["cog"]) if root.get("cog") is not None else None,
-        altitude=_optional(root["alt"], "alt", negative_unknown=False) if root.get("alt") is not None else None,
-        accuracy=_optional(root["acc"], "acc") if root.get("acc") is not None else None,
+        altitude=_field(root, "alt", negative_unknown=False),
+        accuracy=_field(root, "acc"),
         battery=_battery_percent(root["batt"]) if root.get("batt") is not None else None,
         attributes=attributes,
         fmt=fmt,
@@ -434,7 +439,7 @@ def _geojson_feature(
     props: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     timestamp = props.get("timestamp")
     fixed_at = now if timestamp in (None, "") else parse_timestamp(timestamp, now=now, options=options)
-    speed = _optional(props["speed"], "speed") if props.get("speed") is not None else None
+    speed = _field(props, "speed")
     battery = None
     if props.get("battery_level") is not None:
         level = _optional(props["battery_level"], "battery_level")
@@ -450,9 +455,7 @@ def _geojson_feature(
         speed_kmh=None if speed is None else speed * 3.6,
         course=_course(props["course"]) if props.get("course") is not None else None,
         altitude=None if altitude is None else _optional(altitude, "altitude", negative_unknown=False),
-        accuracy=_optional(props["horizontal_accuracy"], "horizontal_accuracy")
-        if props.get("horizontal_accuracy") is not None
-        else None,
+        accuracy=_field(props, "horizontal_accuracy"),
         battery=battery,
         attributes=attributes,
         fmt=fmt,

@@ -179,11 +179,12 @@ def _assignment(user: Any, pk: int) -> VehicleAssignment:
     return a
 
 
-def _current(a: VehicleAssignment, action: str) -> None:
-    """Times on the ticket are stamped only through the vehicle that holds it now."""
+def _current(a: VehicleAssignment, action: str, *, done_ok: bool = False) -> None:
+    """Times on the ticket are stamped only through the vehicle that holds it now; a finished job takes none
+    (`done_ok`: the fault record may still be corrected)."""
     if a.state in (AssignmentState.DECLINED, AssignmentState.RECALLED) or a.ticket.vehicle_id != a.vehicle_id:
         raise Conflict(f"该任务已「{a.get_state_display()}」或已改派其他车辆，不能再{CREW_ACTION_LABELS[action]}")
-    if a.state == AssignmentState.DONE:
+    if a.state == AssignmentState.DONE and not done_ok:
         raise Conflict(f"该任务已完成（已复电），不能再{CREW_ACTION_LABELS[action]}")
 
 
@@ -310,8 +311,7 @@ def fault(request: HttpRequest, pk: int, payload: FaultIn) -> dict[str, Any]:
     user = _user(request)
     _require(user, CREW_ROLES)
     a = _assignment(user, pk)
-    if a.state in (AssignmentState.DECLINED, AssignmentState.RECALLED) or a.ticket.vehicle_id != a.vehicle_id:
-        _current(a, "fault")
+    _current(a, "fault", done_ok=True)
     t = rs.repair_fault_record(ticket=a.ticket, actor=user, **payload.dict())
     return ticket_out(RepairTicket.objects.get(pk=t.pk))
 

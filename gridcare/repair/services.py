@@ -270,10 +270,7 @@ def repair_transfer(*, order: Any, unit: OrgUnit, actor: Actor, now: dt.datetime
         return
     if ticket.f_at is not None:
         raise Conflict("班组已接单，不能转派；请先撤回车辆")
-    held = list(VehicleAssignment.objects.select_related("vehicle").filter(ticket=ticket, state__in=ACTIVE))
-    VehicleAssignment.objects.filter(pk__in=[a.pk for a in held]).update(
-        state=AssignmentState.RECALLED, closed_at=now, reason=f"转派至{unit.name}"[:200]
-    )
+    held = _recall_assignments(ticket, now, f"转派至{unit.name}")
     for a in held:
         _refresh_vehicle(a.vehicle)
     accept = _targets(ticket.area_class).accept_minutes
@@ -454,6 +451,15 @@ def repair_decline(
         return _assignment(assignment)
 
 
+def _recall_assignments(ticket: RepairTicket, now: dt.datetime, reason: str) -> list[VehicleAssignment]:
+    """Take the ticket out of every vehicle queue that still holds it; returns the assignments recalled."""
+    held = list(VehicleAssignment.objects.select_related("vehicle").filter(ticket=ticket, state__in=ACTIVE))
+    VehicleAssignment.objects.filter(pk__in=[a.pk for a in held]).update(
+        state=AssignmentState.RECALLED, closed_at=now, reason=reason[:200]
+    )
+    return held
+
+
 def repair_recall(*, ticket: RepairTicket, actor: Actor, reason: str, now: dt.datetime | None = None) -> RepairTicket:
     """Recall an order sent to the wrong crew at once — the copy on the vehicle goes too."""
     now = _now(now)
@@ -461,10 +467,7 @@ def repair_recall(*, ticket: RepairTicket, actor: Actor, reason: str, now: dt.da
         ticket = _ticket(ticket)
         if ticket.g_at is not None:
             raise Conflict("车辆已出发，不能撤回")
-        active = list(VehicleAssignment.objects.select_related("vehicle").filter(ticket=ticket, state__in=ACTIVE))
-        VehicleAssignment.objects.filter(pk__in=[a.pk for a in active]).update(
-            state=AssignmentState.RECALLED, closed_at=now, reason=reason[:200]
-        )
+        active = _recall_assignments(ticket, now, reason)
         RepairTicket.objects.filter(pk=ticket.pk).update(
             state=TicketState.RECEIVED if ticket.c_at else TicketState.SENT,
             vehicle=None,
@@ -519,10 +522,7 @@ def repair_ticket_close(*, order: Any, actor: Actor, reason: str, now: dt.dateti
     if ticket.is_main and others.exists():
         raise Conflict(f"该故障还有 {others.count()} 个其他来电在等待抢修，不能撤销其主单；请先处理或取消合并这些来电")
     RepairTicket.objects.filter(pk=ticket.pk).update(state=TicketState.CANCELLED, waiting_on="", next_check_at=None)
-    held = list(VehicleAssignment.objects.select_related("vehicle").filter(ticket=ticket, state__in=ACTIVE))
-    VehicleAssignment.objects.filter(pk__in=[a.pk for a in held]).update(
-        state=AssignmentState.RECALLED, closed_at=now, reason=reason[:200]
-    )
+    held = _recall_assignments(ticket, now, reason)
     for a in held:
         _refresh_vehicle(a.vehicle)
     outage = ticket.outage

@@ -11,9 +11,10 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from gridcare.core.errors import NotFound, ServiceError
+from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_for_intake
 from gridcare.workorders import actions, selectors, services
-from gridcare.workorders.models import IdempotencyKey, Milestone, ReturnVisit, WorkOrder
+from gridcare.workorders.models import Category, IdempotencyKey, Milestone, ReturnVisit, WorkOrder
 from gridcare.workorders.models import Status as OrderStatus
 from gridcare.workorders.reference import category_by_code
 from gridcare.workorders.states import allowed_actions
@@ -216,6 +217,21 @@ def detail(order: WorkOrder, deadlines: list[Any] | None = None) -> dict[str, An
     }
 
 
+def _category(code: str, *, active_only: bool = True) -> Category:
+    category = category_by_code(code)
+    if category is None or (active_only and not category.is_active):
+        raise ServiceError(f"分类编码 {code!r} 不存在；见 GET /api/v1/workorders/categories", field="category")
+    return category
+
+
+def _customer(user: Any, account_no: str) -> Customer:
+    """The customer the call is about, within the caller's scope; an unknown one is a 400 on the field."""
+    try:
+        return customer_for_intake(user=user, account_no=account_no)
+    except NotFound as exc:
+        raise ServiceError(exc.message, field="account_no") from None
+
+
 @router.get("/categories", response=list[CategoryOut], summary="工单分类")
 def categories(request: HttpRequest) -> list[dict[str, Any]]:
     return [
@@ -237,11 +253,7 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
     summary="客户所在区域的已知停电（故障研判中或已发布的计划/故障停电），受理前告知来电客户",
 )
 def known_outages(request: HttpRequest, account_no: str) -> list[dict[str, Any]]:
-    try:
-        customer = customer_for_intake(user=request.auth, account_no=account_no)  # type: ignore[attr-defined]
-    except NotFound as exc:
-        raise ServiceError(exc.message, field="account_no") from None
-    return selectors.known_outages(customer)
+    return selectors.known_outages(_customer(request.auth, account_no))  # type: ignore[attr-defined]
 
 
 @router.get(
@@ -250,17 +262,8 @@ def known_outages(request: HttpRequest, account_no: str) -> list[dict[str, Any]]
     summary="时限试算：某时刻受理的工单各环节的办理时限（按节假日历）",
 )
 def deadline_preview(request: HttpRequest, query: Query[DeadlinePreviewIn]) -> dict[str, Any]:
-    category = category_by_code(query.category)
-    if category is None:
-        raise ServiceError(
-            f"分类编码 {query.category!r} 不存在；见 GET /api/v1/workorders/categories", field="category"
-        )
-    customer = None
-    if query.account_no:
-        try:
-            customer = customer_for_intake(user=request.auth, account_no=query.account_no)  # type: ignore[attr-defined]
-        except NotFound as exc:
-            raise ServiceError(exc.message, field="account_no") from None
+    category = _category(query.category, active_only=False)  # a retired category's rules can still be read
+    customer = _customer(request.auth, query.account_no) if query.account_no else None  # type: ignore[attr-defined]
     deadlines, warning = services.deadlines_preview(
         category=category,
         accepted_at=query.accepted_at,
@@ -291,17 +294,8 @@ def deadline_preview(request: HttpRequest, query: Query[DeadlinePreviewIn]) -> d
 @router.post("", response={201: WorkOrderDetail, 200: WorkOrderDetail}, summary="受理工单（支持 Idempotency-Key）")
 def create(request: HttpRequest, payload: WorkOrderIn) -> Status[dict[str, Any]]:
     user = request.auth  # type: ignore[attr-defined]
-    category = category_by_code(payload.category)
-    if category is None or not category.is_active:
-        raise ServiceError(
-            f"分类编码 {payload.category!r} 不存在；见 GET /api/v1/workorders/categories", field="category"
-        )
-    customer = None
-    if payload.account_no:
-        try:
-            customer = customer_for_intake(user=user, account_no=payload.account_no)
-        except NotFound as exc:
-            raise ServiceError(exc.message, field="account_no") from None
+    category = _category(payload.category)
+    customer = _customer(user, payload.account_no) if payload.account_no else None
 
     def make(claim: IdempotencyKey | None = None) -> WorkOrder:
         return services.workorder_create(

@@ -253,12 +253,7 @@ def _tou_energy(tou: TimeOfUse, usage: Usage, b: _Builder) -> None:
     else:
         if usage.kwh_by_period is None:
             raise BillError("time-of-use prices need the kWh of each period: give 'kwh_by_period' or 'by_month'")
-        months = []
-        day = usage.start.replace(day=1)
-        while day <= usage.end:
-            months.append(day.month)
-            day = (day + dt.timedelta(days=32)).replace(day=1)
-        seasons = {tou.season_for(m).name: tou.season_for(m) for m in months}
+        seasons = {tou.season_for(m).name: tou.season_for(m) for m in _months_of(usage)}
         price_sets = {tuple(sorted(s.prices.items())) for s in seasons.values()}
         if len(price_sets) > 1:
             raise BillError(
@@ -281,6 +276,7 @@ def _tou_energy(tou: TimeOfUse, usage: Usage, b: _Builder) -> None:
 
 
 def _months_of(usage: Usage) -> list[int]:
+    """The calendar months (1–12) the period touches, in order."""
     months = []
     day = usage.start.replace(day=1)
     while day <= usage.end:
