@@ -82,7 +82,9 @@ def customer_search(*, user: Any, query: str, limit: int = 20) -> list[Customer]
         exact = list(base.filter(account_no=query)[:1])
         if exact:
             return exact
-        by_phone = list(base.filter(contacts__phone=query).distinct()[:limit])
+        # Only a role that may read phone numbers may find a customer by one: to the others a phone shows as
+        # 138****5678, and a search that answered a full number would tell them whose it is.
+        by_phone = list(base.filter(contacts__phone=query).distinct()[:limit]) if phones_visible(user) else []
         if by_phone:
             return by_phone
         return list(base.filter(account_no__startswith=query)[:limit])

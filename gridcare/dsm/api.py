@@ -418,7 +418,9 @@ def plan_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
 def plan_to_event(request: HttpRequest, pk: int) -> Status[dict[str, Any]]:
     user = request.auth  # type: ignore[attr-defined]
     require(user, PLANNERS, "下发需求响应事件")
-    event = services.dr_event_create(plan=selectors.plan_get(user=user, pk=pk), actor=user, now=timezone.now())
+    event = services.dr_event_create(
+        plan=selectors.plan_get(user=user, pk=pk, act=True), actor=user, now=timezone.now()
+    )
     return Status(201, _event_out(event))
 
 
@@ -444,7 +446,7 @@ def event_status(request: HttpRequest, event_id: str, payload: StatusIn) -> dict
     user = request.auth  # type: ignore[attr-defined]
     require(user, PLANNERS, "更改需求响应事件状态")
     event = services.dr_event_set_status(
-        event=selectors.event_get(user=user, event_id=event_id),
+        event=selectors.event_get(user=user, event_id=event_id, act=True),
         status=payload.status,
         reason=payload.reason,
         actor=user,
@@ -457,7 +459,7 @@ def event_status(request: HttpRequest, event_id: str, payload: StatusIn) -> dict
 def event_opt(request: HttpRequest, event_id: str, account_no: str, payload: OptIn) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]
     require(user, OPT_RECORDERS, "登记客户响应意向")
-    event = selectors.event_get(user=user, event_id=event_id)
+    event = selectors.event_get(user=user, event_id=event_id, act=True)
     part = selectors.participation_get(event=event, account_no=account_no)
     services.participation_set_opt(participation=part, opt=payload.opt, actor=user, now=timezone.now())
     report = selectors.event_report(event)
@@ -468,7 +470,7 @@ def event_opt(request: HttpRequest, event_id: str, account_no: str, payload: Opt
 def event_measure(request: HttpRequest, event_id: str) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]
     require(user, PLANNERS, "测量需求响应")
-    event = selectors.event_get(user=user, event_id=event_id)
+    event = selectors.event_get(user=user, event_id=event_id, act=True)
     services.dr_event_measure(event=event, actor=user, now=timezone.now(), is_workday=load_calendar().is_working_day)
     event.refresh_from_db()
     return _report_out(selectors.event_report(event))

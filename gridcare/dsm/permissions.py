@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from gridcare.core.errors import Forbidden
-from gridcare.org.roles import Role
+from gridcare.org.policy import POLICY
 
-# Planning and dispatching curtailment: marketing analysts, dispatchers, shift leads, administrators.
-PLANNERS: set[str] = {Role.ANALYST, Role.DISPATCHER, Role.SHIFT_LEAD, Role.ADMIN}
+# Planning and dispatching curtailment: marketing analysts, dispatchers, shift leads (administrators pass all).
+PLANNERS: set[str] = set(POLICY["dsm.plan"].roles)
 # Recording a customer's answer to an invitation (often taken on the phone) may also be done by agents.
-OPT_RECORDERS: set[str] = PLANNERS | {Role.AGENT}
+OPT_RECORDERS: set[str] = set(POLICY["dsm.opt"].roles)
 
 
 def may(user: Any, roles: set[str]) -> bool:

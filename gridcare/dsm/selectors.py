@@ -158,9 +158,18 @@ def plan_list(*, user: Any, status: str = "", sort: str = "-created_at") -> Quer
     return qs.order_by(sort if sort in PLAN_SORTS else "-created_at", "-pk")
 
 
-def plan_get(*, user: Any, pk: int) -> OrderlyUsePlan:
+def _whole_plan_in_scope(user: Any, plan_id: int | None) -> bool:
+    """A plan curtails customers on each of its feeders: only someone whose scope covers every one of them may
+    act on it (issue its event, change its status, measure it). One feeder in scope is enough to read it."""
+    if plan_id is None or getattr(user, "sees_everything", False):
+        return plan_id is not None or getattr(user, "sees_everything", False)
+    through = OrderlyUsePlan.feeders.through.objects.filter(orderlyuseplan_id=plan_id)
+    return not through.exclude(feeder_id__in=feeders_visible(user=user).values("pk")).exists()
+
+
+def plan_get(*, user: Any, pk: int, act: bool = False) -> OrderlyUsePlan:
     plan = plans_visible(user=user).filter(pk=pk).first()
-    if plan is None:
+    if plan is None or (act and not _whole_plan_in_scope(user, plan.pk)):
         raise NotFound(f"有序用电方案 {pk} 不存在或不在您的数据范围内")
     return plan
 
@@ -173,9 +182,9 @@ def events_visible(*, user: Any) -> QuerySet[DemandResponseEvent]:
     return DemandResponseEvent.objects.filter(plan__in=plans_visible(user=user))
 
 
-def event_get(*, user: Any, event_id: str) -> DemandResponseEvent:
+def event_get(*, user: Any, event_id: str, act: bool = False) -> DemandResponseEvent:
     event = events_visible(user=user).filter(event_id=event_id).select_related("plan").first()
-    if event is None:
+    if event is None or (act and not _whole_plan_in_scope(user, event.plan_id)):
         raise NotFound(f"需求响应事件 {event_id} 不存在或不在您的数据范围内")
     return event
 

@@ -234,7 +234,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_to_event(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, PLANNERS)
     try:
-        plan = selectors.plan_get(user=request.user, pk=pk)
+        plan = selectors.plan_get(user=request.user, pk=pk, act=True)
     except NotFound as exc:
         raise Http404(exc.message) from None
     try:
@@ -246,9 +246,9 @@ def plan_to_event(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dsm:event", event_id=event.event_id)
 
 
-def _event(request: HttpRequest, event_id: str) -> DemandResponseEvent:
+def _event(request: HttpRequest, event_id: str, act: bool = False) -> DemandResponseEvent:
     try:
-        return selectors.event_get(user=request.user, event_id=event_id)
+        return selectors.event_get(user=request.user, event_id=event_id, act=act)
     except NotFound as exc:
         raise Http404(exc.message) from None
 
@@ -307,7 +307,7 @@ def _report_xlsx(report: selectors.ResponseReport) -> HttpResponse:
 @require_POST
 def event_status(request: HttpRequest, event_id: str) -> HttpResponse:
     _require(request, PLANNERS)
-    event = _event(request, event_id)
+    event = _event(request, event_id, act=True)
     form = StatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, "请选择有效的状态")
@@ -331,7 +331,7 @@ def event_status(request: HttpRequest, event_id: str) -> HttpResponse:
 @require_POST
 def event_opt(request: HttpRequest, event_id: str, account_no: str) -> HttpResponse:
     _require(request, OPT_RECORDERS)
-    event = _event(request, event_id)
+    event = _event(request, event_id, act=True)
     form = OptForm(request.POST)
     try:
         part = selectors.participation_get(event=event, account_no=account_no)
@@ -353,7 +353,7 @@ def event_opt(request: HttpRequest, event_id: str, account_no: str) -> HttpRespo
 @require_POST
 def event_measure(request: HttpRequest, event_id: str) -> HttpResponse:
     _require(request, PLANNERS)
-    event = _event(request, event_id)
+    event = _event(request, event_id, act=True)
     try:
         services.dr_event_measure(
             event=event, actor=request.user, now=timezone.now(), is_workday=load_calendar().is_working_day

@@ -16,7 +16,14 @@ from gridcare.customers.selectors import customer_get
 from gridcare.notices import selectors, services
 from gridcare.notices.audiences import Audience
 from gridcare.notices.models import Message, Notice, Outage
-from gridcare.notices.permissions import ANNOUNCERS, OUTAGE_EDITORS, PREFERENCE_EDITORS, RECEIPT_SENDERS, require
+from gridcare.notices.permissions import (
+    ANNOUNCERS,
+    LEGAL_ANNOUNCERS,
+    PREFERENCE_EDITORS,
+    RECEIPT_SENDERS,
+    require,
+)
+from gridcare.org import policy
 from gridcare.org.services import token_authenticate
 
 router = Router(tags=["notices"])
@@ -234,12 +241,14 @@ def outage_list(request: HttpRequest, status: str = "", limit: int = 100) -> lis
 @router.post("/outages", response={201: OutageOut}, summary="新建停电信息（草稿）")
 def outage_create(request: HttpRequest, data: OutageIn) -> Status[dict[str, Any]]:
     user = _user(request)
-    require(user, OUTAGE_EDITORS, "发布停电信息")
+    policy.require_role(user, "outage.create")
     feeders, areas, sps = selectors.resolve_scope(
         user=user, feeder_codes=data.feeders, area_codes=data.areas, service_point_codes=data.service_points
     )
     unit = (feeders or areas or [None])[0]
     owner = unit.unit if unit is not None else (sps[0].transformer_area.unit if sps else user.unit)
+    # The unit that will answer for the outage must be the creator's own (or, for a shift lead, any in scope).
+    policy.authorize(user, "outage.edit", holder=owner, missing="所选线路、台区或计量点不存在或不在您的数据范围内")
     outage = services.outage_create(
         kind=data.kind,
         title=data.title,
@@ -263,8 +272,7 @@ def outage_detail(request: HttpRequest, outage_id: int) -> dict[str, Any]:
 @router.post("/outages/{outage_id}/publish", response=NoticeOut, summary="发布并通知受影响客户")
 def outage_publish(request: HttpRequest, outage_id: int, data: PublishIn) -> dict[str, Any]:
     user = _user(request)
-    require(user, OUTAGE_EDITORS, "发布停电信息")
-    outage = selectors.outage_get(user=user, pk=outage_id)
+    outage = selectors.outage_get(user=user, pk=outage_id, action="outage.edit")
     notice = services.outage_publish(
         outage=outage, actor=user, channels=data.channels, late_reason=data.late_reason, follow_up=data.follow_up
     )
@@ -274,8 +282,7 @@ def outage_publish(request: HttpRequest, outage_id: int, data: PublishIn) -> dic
 @router.patch("/outages/{outage_id}", response=list[NoticeOut], summary="修改停电信息（时间或范围变化时重新通知）")
 def outage_update(request: HttpRequest, outage_id: int, data: OutagePatch) -> list[dict[str, Any]]:
     user = _user(request)
-    require(user, OUTAGE_EDITORS, "修改停电信息")
-    outage = selectors.outage_get(user=user, pk=outage_id)
+    outage = selectors.outage_get(user=user, pk=outage_id, action="outage.edit")
     scope: dict[str, Any] = {}
     if data.feeders is not None or data.areas is not None or data.service_points is not None:
         f, a, s = selectors.resolve_scope(
@@ -302,9 +309,8 @@ def outage_update(request: HttpRequest, outage_id: int, data: OutagePatch) -> li
 @router.post("/outages/{outage_id}/cancel", response={200: NoticeOut, 204: None}, summary="取消停电")
 def outage_cancel(request: HttpRequest, outage_id: int, data: ReasonIn) -> Any:
     user = _user(request)
-    require(user, OUTAGE_EDITORS, "取消停电")
     notice = services.outage_cancel(
-        outage=selectors.outage_get(user=user, pk=outage_id), reason=data.reason, actor=user
+        outage=selectors.outage_get(user=user, pk=outage_id, action="outage.edit"), reason=data.reason, actor=user
     )
     return notice_out(notice) if notice else Status(204, None)
 
@@ -312,8 +318,7 @@ def outage_cancel(request: HttpRequest, outage_id: int, data: ReasonIn) -> Any:
 @router.post("/outages/{outage_id}/etr", response={200: NoticeOut, 204: None}, summary="更新预计恢复送电时间")
 def outage_etr(request: HttpRequest, outage_id: int, data: EtrIn) -> Any:
     user = _user(request)
-    require(user, OUTAGE_EDITORS, "更新预计恢复时间")
-    outage = selectors.outage_get(user=user, pk=outage_id)
+    outage = selectors.outage_get(user=user, pk=outage_id, action="outage.edit")
     notice = services.outage_update_etr(outage=outage, etr=data.etr, reason=data.reason, actor=user)
     return notice_out(notice) if notice else Status(204, None)
 
@@ -321,8 +326,7 @@ def outage_etr(request: HttpRequest, outage_id: int, data: EtrIn) -> Any:
 @router.post("/outages/{outage_id}/restore", response=NoticeOut, summary="恢复送电并通知")
 def outage_restore(request: HttpRequest, outage_id: int, data: RestoreIn) -> dict[str, Any]:
     user = _user(request)
-    require(user, OUTAGE_EDITORS, "登记恢复送电")
-    outage = selectors.outage_get(user=user, pk=outage_id)
+    outage = selectors.outage_get(user=user, pk=outage_id, action="outage.edit")
     return notice_out(services.outage_restore(outage=outage, restored_at=data.restored_at, note=data.note, actor=user))
 
 
@@ -351,6 +355,8 @@ def notice_messages(request: HttpRequest, notice_id: int, status: str = "", limi
 def announcement(request: HttpRequest, data: AnnouncementIn) -> Status[dict[str, Any]]:
     user = _user(request)
     require(user, ANNOUNCERS, "发布公告")
+    if data.legally_required:
+        require(user, LEGAL_ANNOUNCERS, "发布不受退订限制的法定通知")
     feeders, areas, _ = selectors.resolve_scope(
         user=user, feeder_codes=data.feeders, area_codes=data.areas, service_point_codes=[]
     )

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from gridcare.core.errors import NotFound, ServiceError
+from gridcare.core.errors import Forbidden, NotFound, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_get
 from gridcare.notices import ical, rendering, rules, selectors, services
@@ -42,11 +43,13 @@ def _form_error(form: Any, exc: ServiceError) -> None:
     form.add_error(field, exc.message)
 
 
-def _outage(request: HttpRequest, pk: int) -> Outage:
+def _outage(request: HttpRequest, pk: int, action: str | None = None) -> Outage:
     try:
-        return selectors.outage_get(user=request.user, pk=pk)
+        return selectors.outage_get(user=request.user, pk=pk, action=action)
     except NotFound as exc:
         raise Http404(exc.message) from None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
 
 
 @login_required
@@ -153,9 +156,7 @@ def _render_detail(request: HttpRequest, outage: Outage, **forms: Any) -> HttpRe
 @login_required
 @require_POST
 def outage_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    outage = _outage(request, pk)
-    if not may(request.user, OUTAGE_EDITORS):
-        raise Http404("无权限")
+    outage = _outage(request, pk, "outage.edit")
     form = PublishForm(request.POST)
     if form.is_valid():
         try:
@@ -176,9 +177,7 @@ def outage_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def outage_window(request: HttpRequest, pk: int) -> HttpResponse:
-    outage = _outage(request, pk)
-    if not may(request.user, OUTAGE_EDITORS):
-        raise Http404("无权限")
+    outage = _outage(request, pk, "outage.edit")
     form = WindowForm(request.POST)
     if form.is_valid():
         try:
@@ -201,9 +200,7 @@ def outage_window(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def outage_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    outage = _outage(request, pk)
-    if not may(request.user, OUTAGE_EDITORS):
-        raise Http404("无权限")
+    outage = _outage(request, pk, "outage.edit")
     form = CancelForm(request.POST)
     if form.is_valid():
         try:

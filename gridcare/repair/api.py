@@ -9,15 +9,14 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from gridcare.core.errors import Conflict, Forbidden, NotFound, ServiceError
+from gridcare.core.errors import Conflict, NotFound, ServiceError
+from gridcare.org import policy
 from gridcare.org.roles import Role
 from gridcare.repair import reports, selectors
 from gridcare.repair import services as rs
 from gridcare.repair.models import AssignmentState, ProbableOutage, RepairTicket, TicketState, VehicleAssignment
 
 router = Router(tags=["repair"])
-DISPATCH_ROLES: set[str] = {Role.DISPATCHER, Role.SHIFT_LEAD, Role.ADMIN}
-CREW_ROLES: set[str] = {Role.CREW, Role.DISPATCHER, Role.ADMIN}
 
 
 class SegmentOut(Schema):
@@ -154,27 +153,39 @@ def _user(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
 
 
-def _require(user: Any, roles: set[str]) -> None:
-    if not (user.sees_everything or user.role in roles):
-        raise Forbidden(f"「{user.get_role_display()}」不能执行该操作")
+def _missing(number: str) -> str:
+    return f"抢修单 {number} 不存在或不在您的数据范围内"
 
 
-def _ticket(user: Any, number: str) -> RepairTicket:
+def _ticket(user: Any, number: str, action: str | None = None) -> RepairTicket:
+    """The ticket, within the user's scope and, for an action, held by the user's repair centre (policy table);
+    another centre's ticket answers exactly like a missing one."""
+    if action is not None:
+        policy.require_role(user, action)  # the role's 403, before anything about the ticket is said
     t = selectors.tickets_visible(user=user).filter(workorder__number=number).first()
     if t is None:
-        raise NotFound(f"抢修单 {number} 不存在或不在您的数据范围内")
+        raise NotFound(_missing(number))
+    if action is not None:
+        policy.authorize(user, action, holder=t.repair_center, missing=_missing(number))
     return t
+
+
+def acknowledges(request: HttpRequest) -> bool:
+    """Whether a fetch may stamp a delivery point (C, E) by reading: a partner system with its bearer token, or
+    our own page's script, which sends the CSRF header. A cross-site link or image can send the session cookie
+    on a GET but not a custom header, so it can no longer stamp the time that decides who lost the minutes."""
+    return request.headers.get("Authorization", "").startswith("Bearer ") or bool(request.headers.get("X-CSRFToken"))
 
 
 def _assignment(user: Any, pk: int) -> VehicleAssignment:
     a = (
-        VehicleAssignment.objects.select_related("ticket", "vehicle")
+        VehicleAssignment.objects.select_related("ticket", "vehicle__crew")
         .filter(pk=pk, vehicle__in=selectors.vehicles_visible(user=user))
         .first()
     )
     # A crew member acts for their own crew only: another crew of the same centre must not stamp its times
     # (they decide who lost the minutes).
-    if a is None or (user.role == Role.CREW and a.vehicle.crew_id != user.unit_id):
+    if a is None or not policy.reaches(user, "repair.crew", holder=a.vehicle.crew):
         raise NotFound(f"车辆任务 {pk} 不存在或不在您的数据范围内")
     return a
 
@@ -192,11 +203,10 @@ def _current(a: VehicleAssignment, action: str, *, done_ok: bool = False) -> Non
 def tickets(request: HttpRequest) -> list[dict[str, Any]]:
     user = _user(request)
     rows = list(selectors.open_tickets(user=user)[:500])
-    if user.role == Role.DISPATCHER:
+    if user.role == Role.DISPATCHER and acknowledges(request):
         # The repair centre's system has the order now: that is point C (delivery acknowledged).
         for t in rows:
-            center = t.repair_center
-            if t.state == TicketState.SENT and center and user.unit and center.path.startswith(user.unit.path):
+            if t.state == TicketState.SENT and policy.holds(user, t.repair_center):
                 rs.repair_receive(ticket=t, actor=user)
         rows = list(selectors.open_tickets(user=user)[:500])
     return [ticket_out(t) for t in rows]
@@ -210,8 +220,7 @@ def ticket(request: HttpRequest, number: str) -> dict[str, Any]:
 @router.post("/tickets/{number}/ack", response=TicketOut, summary="报修中心系统确认收到（C 点）")
 def ack(request: HttpRequest, number: str) -> dict[str, Any]:
     user = _user(request)
-    _require(user, DISPATCH_ROLES)
-    rs.repair_receive(ticket=_ticket(user, number), actor=user)
+    rs.repair_receive(ticket=_ticket(user, number, "repair.ack"), actor=user)
     return ticket_out(_ticket(user, number))
 
 
@@ -250,8 +259,7 @@ def candidates(
 @router.post("/tickets/{number}/assign", response=TicketOut, summary="派车（D 点）")
 def assign(request: HttpRequest, number: str, payload: AssignIn) -> dict[str, Any]:
     user = _user(request)
-    _require(user, DISPATCH_ROLES)
-    t = _ticket(user, number)
+    t = _ticket(user, number, "repair.assign")
     v = selectors.vehicles_visible(user=user).filter(plate=payload.vehicle).first()
     if v is None:
         raise ServiceError(f"车辆 {payload.vehicle} 不存在或不在您的数据范围内", field="vehicle")
@@ -262,24 +270,29 @@ def assign(request: HttpRequest, number: str, payload: AssignIn) -> dict[str, An
 @router.post("/tickets/{number}/recall", response=TicketOut, summary="撤回车辆任务（含车载终端上的副本）")
 def recall(request: HttpRequest, number: str, payload: ReasonIn) -> dict[str, Any]:
     user = _user(request)
-    _require(user, DISPATCH_ROLES)
-    rs.repair_recall(ticket=_ticket(user, number), actor=user, reason=payload.reason or "调度撤回")
+    rs.repair_recall(ticket=_ticket(user, number, "repair.recall"), actor=user, reason=payload.reason or "调度撤回")
     return ticket_out(_ticket(user, number))
 
 
 @router.post("/vehicles/{plate}/queue", response=list[str], summary="调整车辆任务顺序")
 def reorder(request: HttpRequest, plate: str, payload: QueueIn) -> list[str]:
     user = _user(request)
-    _require(user, DISPATCH_ROLES)
+    policy.require_role(user, "repair.queue")
     v = selectors.vehicles_visible(user=user).filter(plate=plate).first()
+    gone = f"车辆 {plate} 不存在或不在您的数据范围内"
     if v is None:
-        raise NotFound(f"车辆 {plate} 不存在或不在您的数据范围内")
+        raise NotFound(gone)
+    policy.authorize(user, "repair.queue", holder=v.crew, missing=gone)
+    # Only the tickets on this vehicle's queue are looked up: a number from another centre reads exactly like
+    # one that does not exist.
     ids = dict(
-        RepairTicket.objects.filter(workorder__number__in=payload.tickets).values_list("workorder__number", "pk")
+        VehicleAssignment.objects.filter(
+            vehicle=v, state__in=rs.ACTIVE, ticket__workorder__number__in=payload.tickets
+        ).values_list("ticket__workorder__number", "ticket_id")
     )
     missing = [n for n in payload.tickets if n not in ids]
     if missing:
-        raise ServiceError(f"工单 {', '.join(missing)} 不存在", field="tickets")
+        raise ServiceError(f"工单 {', '.join(missing)} 不在车辆 {plate} 的任务队列中", field="tickets")
     queue = rs.repair_queue_reorder(vehicle=v, ticket_ids=[ids[n] for n in payload.tickets], actor=user)
     return [a.ticket.workorder.number for a in queue]
 
@@ -287,7 +300,7 @@ def reorder(request: HttpRequest, plate: str, payload: QueueIn) -> list[str]:
 @router.get("/crew/assignments", response=list[AssignmentOut], summary="班组的车辆任务（读取即确认终端接收，记 E 点）")
 def crew_assignments(request: HttpRequest) -> list[dict[str, Any]]:
     user = _user(request)
-    _require(user, CREW_ROLES)
+    policy.require_role(user, "repair.crew")
     crew_ids = (
         [user.unit_id]
         if user.role == Role.CREW
@@ -295,7 +308,7 @@ def crew_assignments(request: HttpRequest) -> list[dict[str, Any]]:
     )
     out = []
     for a in selectors.crew_queue(crew_ids=crew_ids):
-        if a.state == "queued" and user.role == Role.CREW:
+        if a.state == "queued" and user.role == Role.CREW and acknowledges(request):
             a = rs.repair_device_receive(assignment=a, actor=user)
         t = RepairTicket.objects.select_related(
             "workorder", "workorder__customer", "repair_center", "crew", "vehicle", "outage"
@@ -309,7 +322,7 @@ def crew_assignments(request: HttpRequest) -> list[dict[str, Any]]:
 @router.post("/crew/assignments/{pk}/fault", response=TicketOut, summary="回填故障记录")
 def fault(request: HttpRequest, pk: int, payload: FaultIn) -> dict[str, Any]:
     user = _user(request)
-    _require(user, CREW_ROLES)
+    policy.require_role(user, "repair.crew")
     a = _assignment(user, pk)
     _current(a, "fault", done_ok=True)
     t = rs.repair_fault_record(ticket=a.ticket, actor=user, **payload.dict())
@@ -332,7 +345,7 @@ CREW_ACTION_LABELS = {
 @router.post("/crew/assignments/{pk}/{action}", response=TicketOut, summary="班组操作：接单/拒单/出发/到达/修复/复电")
 def crew_action(request: HttpRequest, pk: int, action: str, payload: PositionIn) -> dict[str, Any]:
     user = _user(request)
-    _require(user, CREW_ROLES)
+    policy.require_role(user, "repair.crew")
     if action not in CREW_ACTIONS:
         raise ServiceError(f"未知的操作 {action!r}；可选：{', '.join(sorted(CREW_ACTIONS))}", field="action")
     a = _assignment(user, pk)
@@ -362,10 +375,13 @@ def crew_action(request: HttpRequest, pk: int, action: str, payload: PositionIn)
 @router.post("/outages/{pk}/etr", response=OutageOut, summary="更新预计恢复时间（只能推后，须说明原因）")
 def etr(request: HttpRequest, pk: int, payload: EtrIn) -> dict[str, Any] | None:
     user = _user(request)
-    _require(user, DISPATCH_ROLES)
+    policy.require_role(user, "repair.etr")
+    gone = f"故障研判 {pk} 不存在或不在您的数据范围内"
     outage = ProbableOutage.objects.filter(pk=pk, tickets__in=selectors.tickets_visible(user=user)).distinct().first()
     if outage is None:
-        raise NotFound(f"故障研判 {pk} 不存在或不在您的数据范围内")
+        raise NotFound(gone)
+    main = outage.tickets.select_related("repair_center").order_by("pk").first()
+    policy.authorize(user, "repair.etr", holder=main.repair_center if main else None, missing=gone)
     return outage_out(rs.outage_set_etr(outage=outage, etr=payload.etr, reason=payload.reason, actor=user))
 
 

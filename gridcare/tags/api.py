@@ -9,13 +9,14 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from gridcare.core.errors import Forbidden, NotFound
+from gridcare.org.policy import POLICY
 from gridcare.org.roles import Role
 from gridcare.tags import selectors, services
 from gridcare.tags.models import TagCategory
 
 router = Router(tags=["tags"])
 
-EDITORS: set[str] = {Role.ANALYST, Role.ADMIN}
+EDITORS: set[str] = set(POLICY["tags.edit"].roles) | {Role.ADMIN}
 READERS: set[str] = {Role.ANALYST, Role.ADMIN, Role.QUALITY}
 
 

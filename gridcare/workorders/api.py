@@ -294,6 +294,7 @@ def deadline_preview(request: HttpRequest, query: Query[DeadlinePreviewIn]) -> d
 @router.post("", response={201: WorkOrderDetail, 200: WorkOrderDetail}, summary="受理工单（支持 Idempotency-Key）")
 def create(request: HttpRequest, payload: WorkOrderIn) -> Status[dict[str, Any]]:
     user = request.auth  # type: ignore[attr-defined]
+    actions.check_intake_allowed(user)
     category = _category(payload.category)
     customer = _customer(user, payload.account_no) if payload.account_no else None
 
@@ -371,8 +372,8 @@ def act(request: HttpRequest, number: str, action: str, payload: ActionIn) -> di
 @router.post("/{number}/visits", response=WorkOrderDetail, summary="登记一次回访")
 def visit(request: HttpRequest, number: str, payload: VisitIn) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]
-    order = selectors.order_get(user=user, number=number)
     actions.check_visit_allowed(user)
+    order = selectors.order_get(user=user, number=number)
     open_visit = ReturnVisit.objects.filter(order=order, closed_at__isnull=True).first()
     if open_visit is None:
         raise ServiceError(f"工单 {number} 没有待回访任务", field="result")

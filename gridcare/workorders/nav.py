@@ -1,7 +1,7 @@
-from gridcare.org.roles import Role
+from gridcare.org.policy import POLICY
 
 NAV_ITEMS = [
-    ("受理工单", "workorders:intake", {Role.AGENT, Role.SHIFT_LEAD}, 20),
+    ("受理工单", "workorders:intake", set(POLICY["workorder.create"].roles), 20),
     ("工单列表", "workorders:list", None, 21),
-    ("回访任务", "workorders:visits", {Role.QUALITY, Role.AGENT, Role.SHIFT_LEAD}, 22),
+    ("回访任务", "workorders:visits", set(POLICY["workorder.visit"].roles), 22),
 ]

@@ -9,15 +9,17 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from gridcare.core.errors import NotFound, ServiceError
+from gridcare.core.errors import Forbidden, NotFound, ServiceError
 from gridcare.core.excel import workbook_response
 from gridcare.customers import selectors as customer_selectors
+from gridcare.org import policy
 from gridcare.workorders import actions, selectors, services
 from gridcare.workorders.models import Category, Channel, Priority, ReturnVisit, Status, VisitOutcome
 from gridcare.workorders.states import ACTION_LABELS, allowed_actions
@@ -43,6 +45,8 @@ class IntakeForm(forms.Form):
 
 @login_required
 def intake(request: HttpRequest) -> HttpResponse:
+    if not policy.may(request.user, "workorder.create"):
+        raise PermissionDenied("只有 95598 客服代表和值长受理工单")
     form = IntakeForm(request.POST or None, initial={"account_no": request.GET.get("account", "")})
     customer = None
     if request.method == "POST" and form.is_valid():
@@ -190,13 +194,11 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         order = selectors.order_get(user=request.user, number=number)
     except NotFound as exc:
         raise Http404(exc.message) from None
-    possible = []
-    for a in allowed_actions(order.status):
-        try:
-            actions.check_allowed(request.user, order, a)  # type: ignore[arg-type]
-        except ServiceError:
-            continue
-        possible.append({"code": a, "label": ACTION_LABELS[a]})
+    possible = [
+        {"code": a, "label": ACTION_LABELS[a]}
+        for a in allowed_actions(order.status)
+        if actions.may_act(request.user, order, a)  # type: ignore[arg-type]
+    ]
     return render(
         request,
         "workorders/detail.html",
@@ -221,6 +223,8 @@ def order_action(request: HttpRequest, number: str, action: str) -> HttpResponse
         order = actions.perform(user=request.user, number=number, action=action, data=data)  # type: ignore[arg-type]
     except NotFound as exc:
         raise Http404(exc.message) from None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("workorders:detail", number=number)
@@ -234,8 +238,8 @@ def order_action(request: HttpRequest, number: str, action: str) -> HttpResponse
 @require_POST
 def visit_record(request: HttpRequest, number: str) -> HttpResponse:
     try:
-        order = selectors.order_get(user=request.user, number=number)
         actions.check_visit_allowed(request.user)  # type: ignore[arg-type]
+        order = selectors.order_get(user=request.user, number=number)
         visit = ReturnVisit.objects.filter(order=order, closed_at__isnull=True).first()
         if visit is None:
             raise ServiceError("该工单没有待回访任务")
@@ -247,6 +251,8 @@ def visit_record(request: HttpRequest, number: str) -> HttpResponse:
         )
     except NotFound as exc:
         raise Http404(exc.message) from None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:

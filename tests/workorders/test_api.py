@@ -12,8 +12,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from gridcare.org.roles import Role
 from gridcare.org.services import token_create
 from gridcare.workorders.models import IdempotencyKey, WorkOrder
+from tests import factories as f
 from tests.conftest import City
 from tests.workorders.helpers import bj
 
@@ -235,7 +237,8 @@ def test_intake_on_postgresql_reads_twice_and_writes_everything_in_one_query(cit
 
 
 def test_an_order_for_a_customer_outside_the_callers_scope_is_refused(city: City, client: Client) -> None:
-    c, h = api(client, city.dispatcher_north)
+    # An agent at the county service hall of the north centre: their data scope is the north centre's area.
+    c, h = api(client, f.make_user(Role.AGENT, city.north))
     body = {"category": "consult", "description": "咨询电价"}
     outside = post(c, h, "/api/v1/workorders", {**body, "account_no": city.south_customer.account_no})
     assert outside.status_code == 400 and "不在您的数据范围内" in outside.json()["detail"]
