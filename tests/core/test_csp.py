@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -102,3 +103,39 @@ def test_map_tiles_host_is_allowed_for_images_only() -> None:
     for bad in ("javascript:alert(1)", "tiles/{z}/{x}/{y}.png", "https://{s}.org/{z}.png", "https://x.cn;script-src *"):
         with pytest.raises(ImproperlyConfigured, match="GRIDCARE_MAP_TILES"):
             tile_source(bad)
+
+
+GRIDCARE = Path(__file__).resolve().parents[2] / "gridcare"
+INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(src|type=\"application/json\")\b)[^>]*>", re.IGNORECASE)
+UNSAFE_TEMPLATE = re.compile(r"\|\s*safe\b|autoescape\s+off|\bsafeseq\b")
+
+
+def test_templates_have_no_inline_script_handlers_or_unescaped_output() -> None:
+    """The policy would block them (a broken page); unescaped output would let markup through."""
+    found = []
+    for path in GRIDCARE.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in (INLINE_HANDLER, INLINE_SCRIPT, UNSAFE_TEMPLATE):
+            found += [f"{path.relative_to(GRIDCARE)}: {m.group(0)}" for m in pattern.finditer(text)]
+    assert found == []
+
+
+# The two places that insert HTML: fragments rendered by our own (autoescaping) templates.
+SERVER_HTML = {("app.js", "body.innerHTML = html"), ("intake.js", "panel.innerHTML = html")}
+
+
+def test_scripts_build_markup_from_data_only_through_text() -> None:
+    """innerHTML / outerHTML / insertAdjacentHTML / document.write with anything but a fixed string, and string
+    tooltips or popups (Leaflet inserts them as HTML), are refused: user text goes in with textContent."""
+    sink = re.compile(
+        r"(\w+\.(?:innerHTML|outerHTML)\s*\+?=\s*(?!\s)(?!(?:'[^'\n]*'|\"[^\"\n]*\")\s*[;)}\n])[^;\n]*|"
+        r"insertAdjacentHTML\([^)]*\)|document\.write\w*\([^)]*\)|"
+        r"bind(?:Tooltip|Popup)\((?!tip\()[^)]*\))"
+    )
+    found = []
+    for path in GRIDCARE.rglob("static/**/*.js"):
+        for m in sink.finditer(path.read_text(encoding="utf-8")):
+            if (path.name, m.group(0).strip()) not in SERVER_HTML:
+                found.append(f"{path.name}: {m.group(0)}")
+    assert found == []
