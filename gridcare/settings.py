@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "ninja",  # so /api/v1/docs serves Swagger UI from ninja's own static files, without inline script (CSP)
     "gridcare.core",
     "gridcare.org",
     "gridcare.grid",
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gridcare.core.csp.ContentSecurityPolicyMiddleware",  # first: every response, static files included
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,6 +132,16 @@ except ImportError:  # pragma: no cover - a declared dependency
 # Map tiles: empty means none (offline); vehicles, orders and feeders are drawn without them.
 GRIDCARE_MAP_TILES = env_str("GRIDCARE_MAP_TILES", "")
 GRIDCARE_MAP_CENTER = [float(x) for x in env_list("GRIDCARE_MAP_CENTER", ["30.27", "120.15"])[:2]]
+# Browser protections on every response (see docs/security.md). The Content-Security-Policy allows scripts from
+# this site's own files only (no inline script, no eval) and images from the map tile host above.
+from gridcare.core.csp import build_policy  # noqa: E402 - needs GRIDCARE_MAP_TILES, read just above
+
+GRIDCARE_CSP = build_policy(map_tiles=GRIDCARE_MAP_TILES)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # order numbers and account numbers in URLs stay on this site
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 WHITENOISE_USE_FINDERS = True  # serve straight from the installed packages; no collectstatic for a first run
 
 SESSION_COOKIE_HTTPONLY = True

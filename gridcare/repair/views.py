@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from gridcare.core.excel import workbook_response
+from gridcare.core.excel import Sheet, sheets_response
 from gridcare.repair import reports
 
 
@@ -62,25 +62,30 @@ def report(request: HttpRequest) -> HttpResponse:
 
 
 def _export(data: dict, busy: dict) -> HttpResponse:  # type: ignore[type-arg]
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None  # noqa: S101 - a new workbook always has a sheet
-    ws.title = "环节达标"
-    ws.append(["环节", "已测", "达标", "达标率", "超时分钟"])
-    for row in data["segments"]:
-        ws.append([row["segment"], row["measured"], row["met"], row["rate"], row["lost_minutes"]])
-    by_person = wb.create_sheet("按人员")
-    by_person.append(["环节", "人员/单位", "已测", "达标", "达标率", "超时分钟"])
-    for row in data["by_person"]:
-        by_person.append([row["segment"], row["person"], row["measured"], row["met"], row["rate"], row["lost_minutes"]])
-    by_unit = wb.create_sheet("按单位")
-    by_unit.append(["环节", "单位", "已测", "达标", "达标率", "超时分钟"])
-    for row in data["by_unit"]:
-        by_unit.append([row["segment"], row["unit"], row["measured"], row["met"], row["rate"], row["lost_minutes"]])
-    b = wb.create_sheet("车辆忙闲率")
-    b.append(["单位", "车辆数", *[f"{h}时" for h in range(24)]])
-    for row in busy["units"]:
-        b.append([row["unit"], row["vehicles"], *row["busy_rate"]])
-    return workbook_response(wb, f"repair-report-{timezone.localdate():%Y%m%d}")
+    # Person and unit names are typed by people: sheets_response writes every cell as text, never a formula.
+    sheets: list[Sheet] = [
+        (
+            "环节达标",
+            ["环节", "已测", "达标", "达标率", "超时分钟"],
+            [[r["segment"], r["measured"], r["met"], r["rate"], r["lost_minutes"]] for r in data["segments"]],
+        ),
+        (
+            "按人员",
+            ["环节", "人员/单位", "已测", "达标", "达标率", "超时分钟"],
+            [
+                [r["segment"], r["person"], r["measured"], r["met"], r["rate"], r["lost_minutes"]]
+                for r in data["by_person"]
+            ],
+        ),
+        (
+            "按单位",
+            ["环节", "单位", "已测", "达标", "达标率", "超时分钟"],
+            [[r["segment"], r["unit"], r["measured"], r["met"], r["rate"], r["lost_minutes"]] for r in data["by_unit"]],
+        ),
+        (
+            "车辆忙闲率",
+            ["单位", "车辆数", *[f"{h}时" for h in range(24)]],
+            [[r["unit"], r["vehicles"], *r["busy_rate"]] for r in busy["units"]],
+        ),
+    ]
+    return sheets_response(f"repair-report-{timezone.localdate():%Y%m%d}", sheets)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from gridcare.core.errors import ServiceError
-from gridcare.core.excel import table_response
+from gridcare.core.excel import csv_response, table_response
 from gridcare.customers.models import Customer
 from gridcare.tags import selectors, services
 from gridcare.tags.api import EDITORS, READERS
@@ -122,13 +119,7 @@ def segment_export(request: HttpRequest, segment_id: int, fmt: str) -> HttpRespo
     filename = f"segment-{segment.pk}"
     if fmt == "xlsx":
         return table_response(filename, segment.name, header, rows)
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(header)
-    writer.writerows(rows)
-    response = HttpResponse("\ufeff" + text.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
+    return csv_response(filename, header, rows)
 
 
 @login_required

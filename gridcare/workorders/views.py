@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from gridcare.core.errors import Forbidden, NotFound, ServiceError
-from gridcare.core.excel import workbook_response
+from gridcare.core.excel import table_response
 from gridcare.customers import selectors as customer_selectors
 from gridcare.org import policy
 from gridcare.workorders import actions, selectors, services
@@ -162,30 +162,26 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 def _export(qs: Any) -> HttpResponse:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("工单")
-    ws.append(EXPORT_COLUMNS)
-    for o in qs.iterator(chunk_size=2000):
-        ws.append(
-            [
-                o.number,
-                timezone.localtime(o.accepted_at).strftime("%Y-%m-%d %H:%M"),
-                str(o.category),
-                o.get_channel_display(),
-                o.get_status_display(),
-                o.customer.account_no if o.customer else "",
-                o.caller_name,
-                o.unit.name if o.unit else "",
-                o.call_count,
-                "是" if o.is_supervised else "否",
-                "是" if o.is_overdue else "否",
-                "是" if o.is_sensitive else "否",
-                o.description,
-            ]
-        )
-    return workbook_response(wb, f"workorders-{timezone.localtime():%Y%m%d-%H%M}")
+    # Caller names and descriptions are typed by callers: table_response writes them as text, never formulas.
+    rows = (
+        [
+            o.number,
+            timezone.localtime(o.accepted_at).strftime("%Y-%m-%d %H:%M"),
+            str(o.category),
+            o.get_channel_display(),
+            o.get_status_display(),
+            o.customer.account_no if o.customer else "",
+            o.caller_name,
+            o.unit.name if o.unit else "",
+            o.call_count,
+            "是" if o.is_supervised else "否",
+            "是" if o.is_overdue else "否",
+            "是" if o.is_sensitive else "否",
+            o.description,
+        ]
+        for o in qs.iterator(chunk_size=2000)
+    )
+    return table_response(f"workorders-{timezone.localtime():%Y%m%d-%H%M}", "工单", EXPORT_COLUMNS, rows)
 
 
 @login_required

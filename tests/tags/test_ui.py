@@ -29,10 +29,10 @@ def test_segment_builder_counts_as_you_type(
     ui.goto("/tags/segments/")
     ui.page.fill("#expression", "customer_type=高压 OR customer_type!=高压")
     # The analyst's scope holds the two ledger customers; the other 60 exist only in the analytics store.
-    ui.page.wait_for_function("document.getElementById('segment-count').textContent === '2 户'")
+    ui.page.wait_for_function("() => document.getElementById('segment-count').textContent === '2 户'")
     assert city.south_customer.account_no in ui.page.inner_text("[data-testid=segment-preview]")
     ui.page.fill("#expression", "customer_type=火星")
-    ui.page.wait_for_function("document.getElementById('segment-error').textContent.includes('可选')")
+    ui.page.wait_for_function("() => document.getElementById('segment-error').textContent.includes('可选')")
     ui.screenshot("tags-segments")
     ui.goto(f"/tags/customers/{city.south_customer.account_no}/")
     assert "月均电量分档" in ui.page.inner_text("[data-testid=portrait]")

@@ -45,7 +45,7 @@ def test_dispatcher_assigns_and_the_crew_works_the_order_on_a_phone(city: City, 
     assert "浙A·D0001" in first  # the nearer vehicle ranks first
     ui.screenshot("dispatch")
     ui.page.click("#candidates tbody tr:first-child button[data-assign]")
-    ui.page.wait_for_function("document.getElementById('dispatch-msg').textContent.includes('已派')")
+    ui.page.wait_for_function("() => document.getElementById('dispatch-msg').textContent.includes('已派')")
     ticket = RepairTicket.objects.get(workorder=order)
     assert ticket.d_at is not None and ticket.vehicle is not None and ticket.vehicle.plate == "浙A·D0001"
     assert ui.console_errors == []
@@ -70,7 +70,7 @@ def test_dispatcher_assigns_and_the_crew_works_the_order_on_a_phone(city: City, 
     except Exception:
         raise AssertionError(crew.page.inner_text("#crew")) from None
     crew.page.click("button[data-do=restore]")
-    crew.page.wait_for_function("document.getElementById('crew-status').textContent.includes('暂无任务')")
+    crew.page.wait_for_function("() => document.getElementById('crew-status').textContent.includes('暂无任务')")
     ticket.refresh_from_db()
     assert all(getattr(ticket, f"{p}_at") for p in "abcdefgh") and ticket.restored_at is not None
     assert ticket.fault_class and ticket.ownership == "utility"

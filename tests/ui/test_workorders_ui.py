@@ -30,7 +30,7 @@ def test_agent_takes_a_complaint_from_the_keyboard(city: City, ui: Page) -> None
     assert ui.page.input_value("#id_account_no") == city.north_customer.account_no
     ui.page.select_option("#id_category", label="投诉/服务")
     # The deadlines to promise the caller appear under the category, as intake will set them.
-    ui.page.wait_for_function("document.getElementById('deadline-hint').textContent.includes('答复客户')")
+    ui.page.wait_for_function("() => document.getElementById('deadline-hint').textContent.includes('答复客户')")
     hint = ui.page.inner_text("#deadline-hint")
     promised = {
         svc.deadlines_preview(category=cat("complaint_service"), accepted_at=now, customer=city.north_customer)[0][0]

@@ -18,10 +18,22 @@ window.GC = (function () {
       });
     });
   }
+  // Build DOM from data, never from HTML strings: text goes in through textContent, so whatever a caller typed
+  // into an address or a name is shown as typed and never parsed as markup. el("td", {className: "x"}, ["a", node])
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (k) {
+      if (k === "dataset") { Object.assign(node.dataset, props[k]); } else { node[k] = props[k]; }
+    });
+    (children || []).forEach(function (c) {
+      node.appendChild(typeof c === "object" && c !== null ? c : document.createTextNode(c === null || c === undefined ? "" : String(c)));
+    });
+    return node;
+  }
   function esc(s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
-  return { get: function (u) { return call("GET", u); }, post: function (u, b) { return call("POST", u, b || {}); }, esc: esc };
+  return { get: function (u) { return call("GET", u); }, post: function (u, b) { return call("POST", u, b || {}); }, esc: esc, el: el };
 })();

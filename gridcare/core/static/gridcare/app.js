@@ -6,6 +6,12 @@
   if (search && !document.querySelector("[autofocus]") && document.activeElement === document.body) {
     search.focus();
   }
+  // <select data-autosubmit>: a filter that applies as soon as it is chosen (no inline onchange: the CSP
+  // forbids inline handlers).
+  document.addEventListener("change", function (ev) {
+    var t = ev.target;
+    if (t && t.matches && t.matches("[data-autosubmit]") && t.form) { t.form.submit(); }
+  });
   document.addEventListener("keydown", function (ev) {
     var tag = (ev.target && ev.target.tagName) || "";
     var typing = tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
@@ -29,13 +35,14 @@
       })
       .then(function (html) {
         body.innerHTML = html;
-        // Fragments may carry their own scripts (charts); run them in order.
+        // Fragments may carry their own scripts (charts): innerHTML does not run them, so re-create the ones
+        // that load a file from this site. Inline code is never run (the CSP would refuse it anyway).
         body.querySelectorAll("script").forEach(function (old) {
-          var type = (old.getAttribute("type") || "").toLowerCase();
-          if (type && type !== "text/javascript" && type !== "module") { return; }  // data, not code
+          var src = old.getAttribute("src");
+          if (!src || new URL(src, location.href).origin !== location.origin) { old.remove(); return; }
           var s = document.createElement("script");
-          Array.prototype.forEach.call(old.attributes, function (a) { s.setAttribute(a.name, a.value); });
-          if (!old.src) { s.textContent = old.textContent; }
+          s.src = src;
+          s.async = false;  // in document order: Plotly before the chart code that uses it
           old.replaceWith(s);
         });
       })
