@@ -394,7 +394,7 @@ def _features_condition(cond: str, needs: set[str]) -> str:
             raise RuleError(f"条件里的指标不要加表名：{column.sql()[:60]}")
         _name, table = _metric_ref(column.name)
         needs.add(table)
-    return f"({tree.sql(dialect='duckdb')})"
+    return f"({tree.sql(dialect='duckdb', comments=False)})"
 
 
 # What a SQL rule may read: the documented inputs, the feature tables and the joined `features` view.
