@@ -84,7 +84,7 @@ split_part string_split str_split regexp_matches regexp_replace regexp_extract r
 like_escape ilike_escape md5 hash ascii chr translate
 date_diff datediff date_sub datesub date_add date_part datepart date_trunc datetrunc extract year month day
 dayofweek dayofmonth dayofyear week weekofyear weekday quarter hour minute second millisecond epoch make_date
-make_time make_timestamp strftime strptime last_day age isodow isoyear dayname monthname yearweek to_days
+make_time make_timestamp strftime strptime current_date last_day age isodow isoyear dayname monthname yearweek to_days
 to_months to_years to_hours to_minutes to_seconds time_bucket
 list_value list_pack array_value list_contains array_contains list_has list_extract array_extract
 list_element array_length list_sum list_avg list_min list_max list_count list_distinct list_sort
@@ -99,12 +99,17 @@ _EXTRA_CANONICAL = {"case", "and", "or", "xor", "not", "exists"}
 def allowed_functions() -> frozenset[str]:
     names = set(_DUCKDB_FUNCTIONS.split())
     for name in list(names):
-        try:
-            tree = sqlglot.parse_one(f"SELECT {name}(x)", read="duckdb")
-        except sqlglot.errors.ParseError:
-            continue
-        for func in tree.find_all(exp.Func):
-            names.add(function_name(func))
+        # SQLGlot picks its node by name *and* arity (strftime(x, fmt) → TIME_TO_STR), so try a few shapes.
+        for args in ("x", "x, 'y'", "'y', x", "x, 'y', 'z'"):
+            try:
+                tree = sqlglot.parse_one(f"SELECT {name}({args})", read="duckdb")
+            except sqlglot.errors.SqlglotError:
+                continue
+            for func in tree.find_all(exp.Func):
+                names.add(function_name(func))
+    for text in ("SELECT position('a' IN x)", "SELECT current_date"):
+        tree = sqlglot.parse_one(text, read="duckdb")
+        names |= {function_name(func) for func in tree.find_all(exp.Func)}
     return frozenset(n.lower() for n in names | _EXTRA_CANONICAL)
 
 
@@ -376,7 +381,7 @@ def check_duckdb_parse(sql: str, tables: Iterable[str]) -> None:
 # Names DuckDB's parser itself produces for syntax (CASE arms, `x[1]`, `[1, 2]`, `{'a': 1}`, `a || b`, LIKE …).
 _DUCKDB_INTERNAL = re.compile(
     r"^(array_extract|array_slice|list_value|struct_pack|row|concat|~~|!~~|~~\*|!~~\*|~~~|!~~~|"
-    r"regexp_full_match|like_escape|not_like_escape|ilike_escape|not_ilike_escape|glob_pattern|"
+    r"regexp_full_match|like_escape|not_like_escape|ilike_escape|not_ilike_escape|"
     r"count_star|date_part|\|\||@|list_slice|try_strptime|nullif)$"
 )
 
