@@ -513,3 +513,27 @@ def test_quotes_in_declarative_values_stay_values() -> None:
         ["a'); SELECT 1 --", "b", "未知"],
     )
     rules.validate(tag)  # binds: the quotes were escaped, nothing became SQL
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "strftime(opened_on, '%Y')",
+        "CAST(date_trunc('month', opened_on) AS VARCHAR)",
+        "CAST(position('a' IN category) AS VARCHAR)",
+        "CAST(extract(year FROM opened_on) AS VARCHAR)",
+        "CAST(opened_on + INTERVAL 3 DAY AS VARCHAR)",
+        "CAST(date_diff('day', opened_on, (SELECT as_of FROM run_params)) AS VARCHAR)",
+        "CAST(quantile_cont(avg_daily_kwh, 0.5) OVER (PARTITION BY category) AS VARCHAR)",
+        "CAST(ntile(4) OVER (ORDER BY avg_daily_kwh, customer_id) AS VARCHAR)",
+        "concat_ws('-', upper(substr(category, 1, 2)), coalesce(district, '未知'))",
+        "CASE WHEN category ILIKE 'res%' AND avg_daily_kwh BETWEEN 1 AND 2 THEN 'a' ELSE 'b' END",
+        "CAST(round(greatest(avg_daily_kwh, 0) / nullif(contract_kva, 0), 2) AS VARCHAR)",
+    ],
+)
+def test_ordinary_analyst_sql_still_passes(expression: str) -> None:
+    """The allow-list must not make the everyday functions unusable (dates, windows, strings, arithmetic)."""
+    tag = rules.compile_rule(
+        "x", {"kind": "sql", "sql": f"SELECT customer_id, {expression} AS value FROM features"}, ["a"]
+    )
+    rules.validate(tag)
