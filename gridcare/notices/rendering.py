@@ -3,10 +3,16 @@
 Placeholders: {customer_name} {account_no} {window} {scope} {reason} {etr} {hotline} {company} {title}
 {amount} {due_date} {balance} {disconnect_date} {month} {text}. An edited template is checked against this
 list when it is saved, so a typo is reported to the person editing instead of reaching a customer.
+
+Templates are written by shift leads and administrators, so they are user text: they are never handed to
+`str.format` or to Django's template engine (both can walk attributes: `{customer.owner.password}`,
+`{{ settings.SECRET_KEY }}`). `render` substitutes plain names from a dict of strings itself, and the output
+of each value and of the whole message is bounded.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +105,18 @@ class TemplateError(ValueError):
     pass
 
 
+MAX_TEMPLATE_LENGTH = 2000  # characters of one template (an SMS is 70, a long e-mail notice a few hundred)
+MAX_VALUE_LENGTH = 1000  # characters of one substituted value
+MAX_RENDERED_LENGTH = 8000  # characters of a rendered subject or body
+
+# Other template languages a person may paste from elsewhere; named in the refusal so they know what to change.
+_FOREIGN_SYNTAX: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\{%"), "模板标签 {% … %}（如 {% load %}、{% include %}、{% debug %}）"),
+    (re.compile(r"\{#"), "模板注释 {# … #}"),
+    (re.compile(r"\{\{\s*[A-Za-z_][\w.\[\]]*\s*(\|[^}]*)?\}\}"), "双花括号变量 {{ … }}"),
+)
+
+
 def placeholders_in(text: str) -> set[str]:
     try:
         return {name for _, name, _, _ in string.Formatter().parse(text) if name}
@@ -132,6 +150,15 @@ def _syntax_hint(text: str, exc: ValueError) -> str:
 def validate(text: str) -> None:
     """Refuse what would fail or go wrong when a message is rendered: bad braces, unknown placeholders,
     empty `{}`, and format options (`{amount:d}`, `{title!r}`, `{account_no[0]}`) that templates do not use."""
+    if len(text) > MAX_TEMPLATE_LENGTH:
+        raise TemplateError(f"模板太长：最多 {MAX_TEMPLATE_LENGTH} 个字符，实际 {len(text)} 个")
+    for pattern, what in _FOREIGN_SYNTAX:
+        m = pattern.search(text)
+        if m:
+            raise TemplateError(
+                f"模板不支持{what}：第 {m.start() + 1} 个字符起“{text[m.start() : m.start() + 30]}”；"
+                "只能写 {customer_name} 这样的占位符"
+            )
     parsed = []
     try:
         parsed = list(string.Formatter().parse(text))
@@ -155,12 +182,31 @@ def validate(text: str) -> None:
         raise TemplateError(f"未知占位符：{'、'.join(dict.fromkeys(unknown))}；可用：{known}")
 
 
-class _Values(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
+def _substitute(text: str, values: dict[str, Any]) -> str:
+    """Fill the plain placeholders of `text`; never looks up attributes or items, never calls anything.
+
+    A stored template that bypassed `validate` (edited in the database, saved before a check existed) still
+    renders safely: an unknown or dotted field becomes empty, a format spec is ignored, broken braces are kept
+    as typed.
+    """
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        return text[:MAX_RENDERED_LENGTH]
+    out: list[str] = []
+    size = 0
+    for literal, name, _spec, _conversion in parsed:
+        piece = literal
+        if name is not None and name in PLACEHOLDERS:
+            value = values.get(name)
+            piece += "" if value is None else str(value)[:MAX_VALUE_LENGTH]
+        out.append(piece)
+        size += len(piece)
+        if size >= MAX_RENDERED_LENGTH:
+            break
+    return "".join(out)[:MAX_RENDERED_LENGTH]
 
 
 def render(template: Template, values: dict[str, Any]) -> tuple[str, str]:
     """(subject, body); a placeholder without a value renders as empty rather than failing a whole batch."""
-    data = _Values(values)
-    return template.subject.format_map(data), template.body.format_map(data)
+    return _substitute(template.subject, values), _substitute(template.body, values)

@@ -7,7 +7,7 @@ joined `features` computes every declarative tag at once; SQL rules run one stat
 """
 
 # ruff: noqa: S608 - this module builds SQL on purpose: rules compile to SQL, and user SQL is checked by
-# rules.check_sql_shape (one SELECT over the documented tables only) before it gets here.
+# rules.check_sql_shape (the sandbox's allow-lists) before it gets here, and runs on a sandboxed connection.
 
 from __future__ import annotations
 
@@ -24,11 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gridcare.tags import sandbox
 from gridcare.tags.rules import (
     FEATURE_SQL,
     FEATURE_TABLES,
     INPUT_TABLES,
     INPUT_WINDOWS,
+    RULE_TABLES,
     UNKNOWN,
     CompiledTag,
     features_select,
@@ -171,48 +173,67 @@ def run_duckdb(
     threads: int | None = None,
     temp_dir: Path | None = None,
     features_to: Path | None = None,
+    memory_limit: str | None = None,
+    rule_timeout: float | None = None,
 ) -> RunOutput:
+    """Run the tags on a sandboxed DuckDB (see gridcare.tags.sandbox): GridCare's views are built first, then
+    external access is off and the configuration locked while the analysts' SQL runs, each statement under a
+    time limit (`rule_timeout`, default GRIDCARE_TAGS_RULE_TIMEOUT) and the whole run under `memory_limit`."""
+    rule_timeout = rule_timeout if rule_timeout is not None else sandbox.RULE_TIMEOUT_SECONDS
     say = progress or (lambda _s: None)
     lit = date_literal(as_of)
-    con = duckdb.connect(":memory:")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
+    features = needed_features(tags)
+    passes = 0
+
+    def prepare(con: duckdb.DuckDBPyConnection) -> None:
+        """Trusted setup, before the sandbox locks: views over the store's own Parquet paths, the feature
+        tables, and the copy of `features` kept with the run. Nothing here comes from an analyst."""
+        nonlocal passes
+        con.execute("SET preserve_insertion_order = false")
+        con.execute(f"SET TimeZone = '{TIME_ZONE}'")
+        for name in INPUT_TABLES:
+            path = inputs.get(name)
+            if path is None:
+                con.execute(f"CREATE VIEW {name} AS {_empty_sql(name)}")
+                continue
+            escaped = path.replace("'", "''")
+            con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM read_parquet('{escaped}', union_by_name = true)")
+            present = [r[0] for r in con.execute(f"DESCRIBE raw_{name}").fetchall()]
+            con.execute(f"CREATE VIEW {name} AS {_input_view_sql(name, present, lit, f'raw_{name}')}")
+        con.execute(f"CREATE TABLE run_params AS SELECT {lit} AS as_of")
+        for name in FEATURE_SQL:
+            if name in features:
+                say(f"feature {name}")
+                sql = FEATURE_SQL[name].format(as_of=lit)
+                if name == "m_usage":
+                    sql = sql.replace("max(kwh) AS max_kwh", "max(kwh) AS max_kwh, max(day) AS last_day")
+                con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+                passes += 1
+            else:
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM ({FEATURE_SQL[name].format(as_of=lit)}) WHERE 1 = 0")
+        con.execute(f"CREATE TEMP TABLE features AS {features_select(lit, [*FEATURE_TABLES, 'credit'])}")
+        if features_to is not None:
+            # Kept with the run so a portrait can show the metric behind each value without recomputing.
+            features_to.parent.mkdir(parents=True, exist_ok=True)
+            target = str(features_to).replace("'", "''")
+            con.execute(
+                f"COPY (SELECT * FROM features ORDER BY customer_id) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
-        con.execute(f"SET temp_directory = '{temp_dir}'")
-    con.execute("SET preserve_insertion_order = false")
-    con.execute(f"SET TimeZone = '{TIME_ZONE}'")
-    for name in INPUT_TABLES:
-        path = inputs.get(name)
-        if path is None:
-            con.execute(f"CREATE VIEW {name} AS {_empty_sql(name)}")
-            continue
-        escaped = path.replace("'", "''")
-        con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM read_parquet('{escaped}', union_by_name = true)")
-        present = [r[0] for r in con.execute(f"DESCRIBE raw_{name}").fetchall()]
-        con.execute(f"CREATE VIEW {name} AS {_input_view_sql(name, present, lit, f'raw_{name}')}")
-    con.execute(f"CREATE TABLE run_params AS SELECT {lit} AS as_of")
-    passes = 0
-    features = needed_features(tags)
-    for name in FEATURE_SQL:
-        if name in features:
-            say(f"feature {name}")
-            sql = FEATURE_SQL[name].format(as_of=lit)
-            if name == "m_usage":
-                sql = sql.replace("max(kwh) AS max_kwh", "max(kwh) AS max_kwh, max(day) AS last_day")
-            con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-            passes += 1
-        else:
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM ({FEATURE_SQL[name].format(as_of=lit)}) WHERE 1 = 0")
-    con.execute(f"CREATE TEMP TABLE features AS {features_select(lit, [*FEATURE_TABLES, 'credit'])}")
+    con = sandbox.sandboxed_connection(
+        [p for p in inputs.values() if p is not None],
+        prepare=prepare,
+        memory_limit=memory_limit,
+        threads=threads,
+        temp_dir=str(temp_dir) if temp_dir is not None else None,
+    )
     customer_ids = _arrow(con, "SELECT customer_id FROM customers").column(0).to_numpy()
-    if features_to is not None:
-        # Kept with the run so a portrait can show the metric behind each value without recomputing.
-        features_to.parent.mkdir(parents=True, exist_ok=True)
-        target = str(features_to).replace("'", "''")
-        con.execute(
-            f"COPY (SELECT * FROM features ORDER BY customer_id) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
-        )
+
+    def guarded(sql: str) -> pa.Table:
+        # Analyst text (SQL rules, conditions) runs under the time limit; a failure is reported without data.
+        return sandbox.run_with_timeout(con, lambda c: _arrow(c, sql), rule_timeout)
 
     parts: list[pa.Table] = []
     errors: dict[str, str] = {}
@@ -221,26 +242,30 @@ def run_duckdb(
         say(f"{len(declarative)} declarative tags in one pass")
         cols = ", ".join(f"{t.expression} AS t{i}" for i, t in enumerate(declarative))
         try:
-            wide = _arrow(con, f"SELECT customer_id, {cols} FROM features")
+            wide = guarded(f"SELECT customer_id, {cols} FROM features")
             parts += _long_from_wide(wide, [t.code for t in declarative])
             passes += 1
-        except duckdb.Error:
+        except (duckdb.Error, sandbox.Refused):
             # One bad rule must not sink the rest: run them one by one to find it.
             for t in declarative:
                 try:
-                    one = _arrow(con, f"SELECT customer_id, {t.expression} AS t0 FROM features")
+                    one = guarded(f"SELECT customer_id, {t.expression} AS t0 FROM features")
                     parts += _long_from_wide(one, [t.code])
+                except sandbox.Refused as exc:
+                    errors[t.code] = exc.message
                 except duckdb.Error as exc:
-                    errors[t.code] = str(exc).splitlines()[0]
+                    errors[t.code] = sandbox.safe_message(exc, t.expression or "")
                 passes += 1
     for t in tags:
         if t.sql is None:
             continue
         say(f"SQL tag {t.code}")
         try:
-            parts.append(_long_from_sql(_arrow(con, t.sql), t.code))
+            parts.append(_long_from_sql(guarded(t.sql), t.code))
+        except sandbox.Refused as exc:
+            errors[t.code] = exc.message
         except duckdb.Error as exc:
-            errors[t.code] = str(exc).splitlines()[0]
+            errors[t.code] = sandbox.safe_message(exc, t.sql)
         passes += 1
     coverage: dict[str, Any] = {}
     for name, sql in COVERAGE_SQL.items():
@@ -263,6 +288,22 @@ def to_spark(sql: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
 
 
+def spark_rule_sql(sql: str) -> str:
+    """An analyst's SQL rule as Spark SQL, checked before and after transpiling.
+
+    Before: the same allow-lists as on DuckDB (no file functions, only the registered tables). After: the
+    Spark text is parsed again as Spark, so a rewrite can never produce `parquet.`/path`` tables, `reflect`,
+    `java_method` or a statement other than SELECT (ADD JAR, SET …).
+    """
+    sandbox.check_query(sql, RULE_TABLES)
+    try:
+        spark_sql = to_spark(sql)
+    except Exception:  # SQLGlot's own errors: the rule is then simply not expressible in Spark
+        raise sandbox.Refused("SQL 规则无法转换为 Spark SQL") from None
+    sandbox.check_query(spark_sql, RULE_TABLES, dialect="spark")
+    return spark_sql
+
+
 def spark_session(master: str | None = None) -> Any:
     """A SparkSession: local[2] by default, or the cluster in GRIDCARE_SPARK_MASTER / `master`."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -278,6 +319,8 @@ def spark_session(master: str | None = None) -> Any:
         .config("spark.ui.enabled", "false")
         .config("spark.driver.bindAddress", "127.0.0.1" if master.startswith("local") else "0.0.0.0")  # noqa: S104
         .config("spark.sql.ansi.enabled", "false")
+        # No `SELECT … FROM parquet.`/path``: tables come only from the views GridCare registers.
+        .config("spark.sql.runSQLOnFiles", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
@@ -302,6 +345,7 @@ def run_spark(
     """The same statements as run_duckdb, transpiled to Spark SQL and run by Spark."""
     say = progress or (lambda _s: None)
     spark = spark or spark_session()
+    spark.conf.set("spark.sql.runSQLOnFiles", "false")  # also on a session the caller built
     lit = date_literal(as_of)
 
     def sql(text: str) -> Any:
@@ -348,9 +392,16 @@ def run_spark(
             continue
         say(f"SQL tag {t.code}")
         try:
-            parts.append(_long_from_sql(_spark_arrow(sql(t.sql)), t.code))
+            spark_sql = spark_rule_sql(t.sql)
+        except sandbox.Refused as exc:
+            errors[t.code] = exc.message
+            passes += 1
+            continue
+        try:
+            parts.append(_long_from_sql(_spark_arrow(spark.sql(spark_sql)), t.code))
         except Exception as exc:  # Spark raises its own AnalysisException family
-            errors[t.code] = str(exc).splitlines()[0]
+            # Spark's text can quote data (a value that failed to cast); only the kind of failure goes out.
+            errors[t.code] = f"Spark 执行出错（{type(exc).__name__}）"
         passes += 1
     return RunOutput(_combine(parts), customer_ids, {}, errors, passes)
 

@@ -8,6 +8,7 @@ compiled to plain SQL so that DuckDB and Spark assign identically. Pure: no Djan
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,6 +51,8 @@ def cluster_expression(rule: Mapping[str, Any]) -> tuple[str, list[str]]:
     for c in centroids:
         if len(c) != len(HOURS):
             raise RuleError(f"聚类中心必须有 {len(HOURS)} 个小时值")
+        if not all(math.isfinite(float(v)) for v in c):
+            raise RuleError("聚类中心的小时值必须是有限的数字")
     dist = [
         " + ".join(f"({h} - {float(v)!r}) * ({h} - {float(v)!r})" for h, v in zip(HOURS, c, strict=True))
         for c in centroids

@@ -8,19 +8,20 @@ documented schema, so a bad rule is refused at save time with DuckDB's error and
 """
 
 # ruff: noqa: S608 - this module builds SQL on purpose: rules compile to SQL, and user SQL is checked by
-# rules.check_sql_shape (one SELECT over the documented tables only) before it gets here.
+# rules.check_sql_shape (the sandbox's allow-lists) before it gets here, and runs on a sandboxed connection.
 
 from __future__ import annotations
 
-import re
+import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import sqlglot
 from sqlglot import exp
+
+from gridcare.tags import sandbox
 
 UNKNOWN = "未知"
 
@@ -284,6 +285,8 @@ def _bins_case(metric: str, bins: Sequence[Sequence[Any]], top: str) -> str:
     if not bins:
         raise RuleError("分档规则至少需要一个阈值")
     uppers = [float(b[0]) for b in bins]
+    if not all(math.isfinite(u) for u in uppers):
+        raise RuleError("分档阈值必须是有限的数字")
     if uppers != sorted(uppers):
         raise RuleError("分档阈值必须从小到大排列")
     arms = " ".join(f"WHEN {metric} < {float(upper)!r} THEN {sql_str(label)}" for upper, label in bins)
@@ -376,56 +379,39 @@ def compile_rule(
     return CompiledTag(code, values, single_valued, expression=expr, needs=frozenset(needs))
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def _features_condition(cond: str, needs: set[str]) -> str:
-    """A condition over metric names (`avg_daily_kwh < 0.5 AND category = 'resident'`), checked by SQLGlot."""
+    """A condition over metric names (`avg_daily_kwh < 0.5 AND category = 'resident'`), checked by the sandbox.
+
+    The SQL that goes into the compiled tag is regenerated from the parsed tree, not the analyst's text, so a
+    comment or an unbalanced parenthesis cannot change the query around it.
+    """
     try:
-        tree = sqlglot.parse_one(cond, read="duckdb")
-    except sqlglot.errors.ParseError as exc:
-        raise RuleError(f"条件无法解析：{cond}：{exc.errors[0]['description'] if exc.errors else exc}") from None
+        tree = sandbox.check_condition(cond)
+    except sandbox.Refused as exc:
+        raise RuleError(f"条件 {cond[:80]!r} 无效：{exc.message}") from None
     for column in tree.find_all(exp.Column):
+        if column.table:
+            raise RuleError(f"条件里的指标不要加表名：{column.sql()[:60]}")
         _name, table = _metric_ref(column.name)
         needs.add(table)
-    if tree.find(exp.Select):
-        raise RuleError("条件里不能写子查询；请改用 SQL 规则")
-    return f"({cond})"
+    return f"({tree.sql(dialect='duckdb', comments=False)})"
 
 
-# Functions that reach outside the analytics store; a rule must only read the documented tables.
-_FORBIDDEN_FUNCS = re.compile(r"^(read_|glob|sniff_|parquet_|query_table|query$|getenv|pragma_)", re.IGNORECASE)
+# What a SQL rule may read: the documented inputs, the feature tables and the joined `features` view.
+RULE_TABLES: frozenset[str] = frozenset(set(INPUT_TABLES) | set(FEATURE_TABLES) | {"features", "run_params", "m_usage"})
 
 
 def check_sql_shape(sql: str) -> frozenset[str]:
-    """One SELECT over documented tables only; returns the tables it reads."""
-    if not sql:
-        raise RuleError("SQL 规则不能为空")
+    """One SELECT over documented tables only, with allowed functions only; returns the tables it reads.
+
+    Two parsers must agree (SQLGlot, which the Spark engine shares, and DuckDB's own), so a construct one of
+    them reads differently from the other is still refused.
+    """
     try:
-        statements = sqlglot.parse(sql, read="duckdb")
-    except sqlglot.errors.ParseError as exc:
-        err = exc.errors[0] if exc.errors else {}
-        raise RuleError(
-            f"SQL 语法错误：{err.get('description', exc)}", line=err.get("line"), column=err.get("col")
-        ) from None
-    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise RuleError("SQL 规则必须是一条 SELECT 语句（SELECT customer_id, value …）")
-    tree = statements[0]
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    allowed = set(INPUT_TABLES) | set(FEATURE_TABLES) | {"features", "run_params", "m_usage"}
-    needs = set()
-    for table in tree.find_all(exp.Table):
-        if table.this is not None and not isinstance(table.this, exp.Identifier):
-            raise RuleError("SQL 规则只能读取文档列出的输入表")
-        if table.name in ctes:
-            continue
-        if table.name not in allowed or table.db or table.catalog:
-            raise RuleError(f"SQL 规则读取了未登记的表 {table.sql()}；可用表：{', '.join(sorted(allowed))}")
-        needs.add(table.name)
-    for func in tree.find_all(exp.Func):
-        name = func.sql_name() if not isinstance(func, exp.Anonymous) else str(func.this)
-        if _FORBIDDEN_FUNCS.match(name):
-            raise RuleError(f"SQL 规则不能调用 {name}")
+        needs = set(sandbox.check_query(sql, RULE_TABLES))
+        sandbox.check_duckdb_parse(sql, RULE_TABLES)
+    except sandbox.Refused as exc:
+        raise RuleError(exc.message, line=exc.line, column=exc.column) from None
     if "features" in needs:
         needs |= set(FEATURE_TABLES) | {"credit"}
     if "f_usage" in needs:
@@ -436,36 +422,20 @@ def check_sql_shape(sql: str) -> frozenset[str]:
 # ---------------------------------------------------------------------------------------------- validation
 
 
-def empty_schema_connection(as_of: str = "DATE '2026-01-01'") -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with every documented table empty, so rules can be bound without data."""
-    con = duckdb.connect(":memory:")
+def _create_empty_schema(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
     for name, columns in INPUT_TABLES.items():
         con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
     con.execute(f"CREATE TABLE run_params AS SELECT {as_of} AS as_of")
     for name, sql in FEATURE_SQL.items():
         con.execute(f"CREATE TABLE {name} AS {sql.format(as_of=as_of)}")
     con.execute(f"CREATE VIEW features AS {features_select(as_of)}")
-    return con
 
 
-def _position(message: str, sql: str) -> tuple[int | None, int | None]:
-    """Line and column (1-based) from DuckDB's `LINE n: …` and caret lines, mapped back onto `sql`."""
-    lines = message.splitlines()
-    for i, text in enumerate(lines):
-        m = re.match(r"LINE (\d+): ", text)
-        if m and i + 1 < len(lines) and "^" in lines[i + 1]:
-            line_no = int(m.group(1))
-            shown = text[m.end() :]
-            caret = lines[i + 1].index("^") - m.end()
-            source_lines = sql.splitlines() or [""]
-            source = source_lines[min(line_no, len(source_lines)) - 1]
-            start = 0
-            if shown.startswith("..."):
-                fragment = shown[3:40]
-                found = source.find(fragment)
-                start = found - 3 if found >= 0 else 0
-            return line_no, start + caret + 1
-    return None, None
+def empty_schema_connection(as_of: str = "DATE '2026-01-01'") -> duckdb.DuckDBPyConnection:
+    """A sandboxed in-memory DuckDB with every documented table empty, so rules can be bound without data."""
+    return sandbox.sandboxed_connection(
+        prepare=lambda con: _create_empty_schema(con, as_of), memory_limit=sandbox.VALIDATE_MEMORY_LIMIT, threads=1
+    )
 
 
 _SHARED: list[duckdb.DuckDBPyConnection] = []
@@ -480,27 +450,32 @@ def _shared_connection() -> duckdb.DuckDBPyConnection:
         return _SHARED[0].cursor()
 
 
+def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+    cursor = con.execute(sql)
+    cursor.fetchall()
+    return [d[0] for d in cursor.description or []]
+
+
 def validate(tag: CompiledTag, con: duckdb.DuckDBPyConnection | None = None) -> None:
-    """Bind the compiled rule against empty tables; raise RuleError (with position for SQL rules)."""
+    """Bind the compiled rule against empty tables; raise RuleError (with position for SQL rules).
+
+    The statement runs in the sandbox under a short time limit (a recursive CTE loops even over empty tables),
+    and the error names what the rule says, never DuckDB's raw text.
+    """
     con = con or _shared_connection()
-    if tag.sql is not None:
-        sql = tag.sql
-        try:
-            # Executed for real, but on empty tables: cheap, and DuckDB then reports LINE/caret positions.
-            cursor = con.execute(sql)
-            cursor.fetchall()
-            columns = [d[0] for d in cursor.description or []]
-        except duckdb.Error as exc:
-            message = str(exc)
-            line, column = _position(message, sql)
-            raise RuleError(message.split("\n\nLINE")[0], line=line, column=column) from None
-        if [c.lower() for c in columns[:2]] != ["customer_id", "value"] or len(columns) != 2:
-            raise RuleError(f"SQL 规则必须恰好返回两列 customer_id, value；实际为 {', '.join(columns)}")
-        return
+    sql = rule_sql(tag)
     try:
-        con.execute(f"SELECT customer_id, {tag.expression} AS value FROM features").fetchall()
+        columns = sandbox.run_with_timeout(con, lambda c: _execute(c, sql), sandbox.VALIDATE_TIMEOUT_SECONDS)
+    except sandbox.Refused as exc:
+        raise RuleError(exc.message) from None
     except duckdb.Error as exc:
-        raise RuleError(f"规则编译后的 SQL 无法执行：{str(exc).splitlines()[0]}") from None
+        if tag.sql is None:
+            raise RuleError(f"规则编译后的 SQL 无法执行：{sandbox.safe_message(exc, sql)}") from None
+        line, column = sandbox.position(str(exc), sql)
+        raise RuleError(sandbox.safe_message(exc, sql), line=line, column=column) from None
+    if tag.sql is not None and ([c.lower() for c in columns[:2]] != ["customer_id", "value"] or len(columns) != 2):
+        shown = ", ".join(c[:40] for c in columns[:5])
+        raise RuleError(f"SQL 规则必须恰好返回两列 customer_id, value；实际为 {shown}")
 
 
 def rule_sql(tag: CompiledTag) -> str:

@@ -24,6 +24,10 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _AND = {"and", "且", "&&"}
+# The parser and the evaluator recurse once per NOT or parenthesis: bound both, so a pasted or generated
+# expression is refused with a message instead of exhausting Python's stack.
+MAX_DEPTH = 50
+MAX_LENGTH = 10_000
 _OR = {"or", "或", "||"}
 _NOT = {"not", "非", "!"}
 
@@ -71,10 +75,13 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
 
 
 def parse(text: str) -> Any:
+    if len(text) > MAX_LENGTH:
+        raise SegmentError(f"表达式太长：最多 {MAX_LENGTH} 个字符，实际 {len(text)} 个")
     tokens = _tokens(text)
     if not tokens:
         raise SegmentError("表达式为空：例如 用电类型=居民 AND 欠费风险=高")
     i = 0
+    depth = 0
 
     def peek() -> tuple[str, str, int] | None:
         return tokens[i] if i < len(tokens) else None
@@ -108,15 +115,25 @@ def parse(text: str) -> Any:
         return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
 
     def factor() -> Any:
-        if is_word(_NOT):
-            take()
-            return Not(factor())
+        nonlocal depth
         tok = peek()
-        if tok is not None and tok[0] == "lp":
-            take()
-            inner = expr()
-            take("rp")
-            return inner
+        if is_word(_NOT) or (tok is not None and tok[0] == "lp"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                where = tok[2] if tok else len(text)
+                raise SegmentError(
+                    f"第 {where + 1} 个字符处嵌套太深：括号和 NOT 合计最多 {MAX_DEPTH} 层，请简化表达式", where
+                )
+            try:
+                if is_word(_NOT):
+                    take()
+                    return Not(factor())
+                take()
+                inner = expr()
+                take("rp")
+                return inner
+            finally:
+                depth -= 1
         return cond()
 
     def value() -> str:

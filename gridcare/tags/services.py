@@ -391,12 +391,22 @@ def run_execute(
     started = time.perf_counter()
     snapshot = run.version.snapshot["tags"]
     try:
-        compiled = [
-            rules.compile_rule(
-                code, snapshot[code]["rule"], snapshot[code]["values"], single_valued=snapshot[code]["single_valued"]
-            )
-            for code in run.tag_codes
-        ]
+        compiled: list[rules.CompiledTag] = []
+        refused: dict[str, str] = {}
+        for code in run.tag_codes:
+            # Checked again at run time: a version published before a check existed must not bypass it. A
+            # refused rule is reported against its tag; the other tags still run.
+            try:
+                compiled.append(
+                    rules.compile_rule(
+                        code,
+                        snapshot[code]["rule"],
+                        snapshot[code]["values"],
+                        single_valued=snapshot[code]["single_valued"],
+                    )
+                )
+            except rules.RuleError as exc:
+                refused[code] = f"规则无效：{exc}"
         inputs = inputs or engine.find_inputs(Path(settings.ANALYTICS_DIR))
         if inputs.get("customers") is None:
             raise ServiceError(f"分析库中没有客户台账 customers.parquet（{settings.ANALYTICS_DIR}）")
@@ -412,11 +422,14 @@ def run_execute(
                 temp_dir=store_dir() / "tmp",
                 features_to=out_dir / "features.parquet",
             )
+        output.errors.update(refused)
         if progress:
             progress("checks and evaluation")
         violations = engine.check_values(output, compiled)
         previous = _previous_values(run.tag_codes, run.pk)
         report = engine.evaluate(output, compiled, previous)
+        for code, message in refused.items():
+            report[code] = {"coverage": 0.0, "distribution": {}, "changed_share": None, "error": message}
         out_dir.mkdir(parents=True, exist_ok=True)
         pq.write_table(output.values, out_dir / "values.parquet", compression="zstd")
         maps = engine.bitmaps(output.values)

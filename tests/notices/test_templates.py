@@ -146,3 +146,53 @@ def test_the_service_refuses_what_the_page_refuses(city: City) -> None:
     with pytest.raises(ServiceError) as exc:
         services.template_save(kind="nonsense", channel="sms", subject="x", body="y", actor=None)
     assert exc.value.field == "kind"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("{{ customer.owner.password }}", "{{ … }}"),
+        ("尊敬的{{customer_name}}", "{{ … }}"),
+        ("{{ settings.SECRET_KEY|safe }}", "{{ … }}"),
+        ("{% load static %}{customer_name}", "{% … %}"),
+        ("{% include 'notices/x.html' %}", "{% … %}"),
+        ("{% extends 'base.html' %}", "{% … %}"),
+        ("{% debug %}", "{% … %}"),
+        ("{% ssi '/etc/passwd' %}", "{% … %}"),
+        ("{# 注释 #}{customer_name}", "{# … #}"),
+        ("{customer_name.__class__.__init__.__globals__}", "{customer_name.__class__.__init__.__globals__}"),
+        ("{account_no[0]}", "{account_no[0]}"),
+        ("{customer_name!r}", "{customer_name!r}"),
+        ("{amount:099999}", "{amount:099999}"),
+        ("户号" * 1001, "太长"),
+    ],
+)
+def test_a_template_reaching_outside_the_placeholders_is_refused_naming_the_construct(
+    city: City, client: Client, text: str, named: str
+) -> None:
+    login(client, city.shift_lead)
+    r = client.post(EDIT, {"subject": "停电通知：{title}", "body": text, "save": "1"})
+    assert r.status_code == 200
+    errors = r.content.decode().split('name="body"')[1].split("</p>")[0]
+    assert 'class="errorlist' in errors and named in errors
+    assert not NoticeTemplate.objects.exists()
+
+
+def test_a_stored_template_that_bypassed_the_checks_renders_only_plain_values(city: City) -> None:
+    """A row written straight into the table (or before the checks existed) never walks attributes or
+    formats values: unknown fields render empty, the rest are plain text, the size is bounded."""
+    NoticeTemplate.objects.create(
+        kind="outage_published",
+        channel="inapp",
+        subject="{title.__class__}{title}",
+        body="{customer_name.__class__.__mro__}|{account_no[0]}|{customer_name!r}|{hotline:>5000}|{customer_name}"
+        + "{title}" * 3000,
+        updated_at=NOW,
+    )
+    notice = publish(city)
+    delivery.deliver_all(NOW)
+    msg = Message.objects.get(notice=notice, customer=city.north_customer)
+    assert msg.body.startswith("||王小明|95598|王小明")
+    assert "class" not in msg.body and "'" not in msg.body
+    assert len(msg.body) <= rendering.MAX_RENDERED_LENGTH
+    assert msg.inapp.title == "城北线路年度检修"
