@@ -187,3 +187,7 @@ if GRIDCARE_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Customer-portal links (notices.views.portal_url) stop working this many days after they were made.
 GRIDCARE_PORTAL_LINK_DAYS = env_int("GRIDCARE_PORTAL_LINK_DAYS", 30, minimum=1)
+# ZIP-based uploads and imports (xlsx) are measured before they are inflated (gridcare.core.archives).
+GRIDCARE_ARCHIVE_MAX_MB = env_int("GRIDCARE_ARCHIVE_MAX_MB", 100, minimum=1)
+GRIDCARE_ARCHIVE_MAX_MEMBERS = env_int("GRIDCARE_ARCHIVE_MAX_MEMBERS", 1000, minimum=1)
+GRIDCARE_ARCHIVE_MAX_RATIO = env_int("GRIDCARE_ARCHIVE_MAX_RATIO", 250, minimum=2)
