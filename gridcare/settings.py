@@ -191,3 +191,6 @@ GRIDCARE_PORTAL_LINK_DAYS = env_int("GRIDCARE_PORTAL_LINK_DAYS", 30, minimum=1)
 GRIDCARE_ARCHIVE_MAX_MB = env_int("GRIDCARE_ARCHIVE_MAX_MB", 100, minimum=1)
 GRIDCARE_ARCHIVE_MAX_MEMBERS = env_int("GRIDCARE_ARCHIVE_MAX_MEMBERS", 1000, minimum=1)
 GRIDCARE_ARCHIVE_MAX_RATIO = env_int("GRIDCARE_ARCHIVE_MAX_RATIO", 250, minimum=2)
+# `gridcare serve`: a client that sends nothing for this long while its request is being read is disconnected
+# (gridcare.core.serving reads the same variable in the gunicorn workers; it is checked here at start-up).
+GRIDCARE_READ_TIMEOUT_SECONDS = env_int("GRIDCARE_READ_TIMEOUT_SECONDS", 10, minimum=1)
