@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "gridcare.core.csp.ContentSecurityPolicyMiddleware",  # first: every response, static files included
     "django.middleware.security.SecurityMiddleware",
+    "gridcare.org.middleware.SecureCookiesMiddleware",  # outside the session/CSRF middleware: sees their cookies
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -100,9 +101,13 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
+# Checked wherever a password is set: org.services.user_create / user_set_password, the admin's forms,
+# `gridcare createsuperuser` (also with --noinput) and the demo's published password.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 # Chinese first, English available; times are stored in UTC and shown in the utility's zone.
@@ -145,8 +150,13 @@ X_FRAME_OPTIONS = "DENY"
 WHITENOISE_USE_FINDERS = True  # serve straight from the installed packages; no collectstatic for a first run
 
 SESSION_COOKIE_HTTPONLY = True
+# Cookies are Secure on every HTTPS request anyway (org.middleware.SecureCookiesMiddleware); this forces it always.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# A login lasts one shift, not for ever (Django's default is two weeks).
+SESSION_COOKIE_AGE = env_int("GRIDCARE_SESSION_HOURS", 12, minimum=1) * 3600
 
 # Where interval data, payments and other analytics snapshots live (Parquet, read by DuckDB).
 ANALYTICS_DIR = Path(env_str("GRIDCARE_ANALYTICS_DIR", str(VAR_DIR / "analytics")))
@@ -172,3 +182,27 @@ LOGGING = {
     # py4j (Spark) logs at interpreter exit, after the handlers' streams are closed: keep it quiet.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "py4j": {"level": "WARNING"}},
 }
+
+# --- Accounts: login throttling, cookies, portal links (issue #12) -------------------------------------------------
+# Failed passwords are counted in the database (org.LoginThrottle), so every server process sees the same counts.
+AUTHENTICATION_BACKENDS = ["gridcare.org.auth.ThrottledModelBackend"]
+GRIDCARE_LOGIN_USER_FAILURES = env_int("GRIDCARE_LOGIN_USER_FAILURES", 5, minimum=1)
+GRIDCARE_LOGIN_ADDRESS_FAILURES = env_int("GRIDCARE_LOGIN_ADDRESS_FAILURES", 20, minimum=1)
+GRIDCARE_LOGIN_WINDOW_MINUTES = env_int("GRIDCARE_LOGIN_WINDOW_MINUTES", 15, minimum=1)
+GRIDCARE_LOGIN_LOCK_MINUTES = env_int("GRIDCARE_LOGIN_LOCK_MINUTES", 15, minimum=1)
+# How many reverse proxies in front of GridCare append to X-Forwarded-For; 0 trusts only the peer address
+# (a client could otherwise pick a fresh "address" for every guess).
+GRIDCARE_PROXY_COUNT = env_int("GRIDCARE_PROXY_COUNT", 0, minimum=0)
+if GRIDCARE_PROXY_COUNT:
+    # The trusted proxy terminates TLS and must set (not pass on) X-Forwarded-Proto; then HTTPS requests are
+    # recognised as such and get Secure cookies.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Customer-portal links (notices.views.portal_url) stop working this many days after they were made.
+GRIDCARE_PORTAL_LINK_DAYS = env_int("GRIDCARE_PORTAL_LINK_DAYS", 30, minimum=1)
+# ZIP-based uploads and imports (xlsx) are measured before they are inflated (gridcare.core.archives).
+GRIDCARE_ARCHIVE_MAX_MB = env_int("GRIDCARE_ARCHIVE_MAX_MB", 100, minimum=1)
+GRIDCARE_ARCHIVE_MAX_MEMBERS = env_int("GRIDCARE_ARCHIVE_MAX_MEMBERS", 1000, minimum=1)
+GRIDCARE_ARCHIVE_MAX_RATIO = env_int("GRIDCARE_ARCHIVE_MAX_RATIO", 250, minimum=2)
+# `gridcare serve`: a client that sends nothing for this long while its request is being read is disconnected
+# (gridcare.core.serving reads the same variable in the gunicorn workers; it is checked here at start-up).
+GRIDCARE_READ_TIMEOUT_SECONDS = env_int("GRIDCARE_READ_TIMEOUT_SECONDS", 10, minimum=1)

@@ -6,16 +6,20 @@ from django.views.generic.base import RedirectView
 
 from gridcare.api import api
 from gridcare.core import views as core_views
+from gridcare.org import views as org_views
+from gridcare.org.auth import ThrottledAdminAuthenticationForm
 
 admin.site.site_header = "GridCare 系统管理"
 admin.site.site_title = "GridCare"
 admin.site.index_title = "数据管理"
+# The admin's own login goes through the same throttle and says how long a lock lasts.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("gridcare/favicon.svg"), permanent=True)),
     path("healthz", core_views.healthz, name="healthz"),
     path("", core_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("login/", org_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("gridcare.customers.urls")),

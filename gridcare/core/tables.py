@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from gridcare.core.archives import check_zip
 from gridcare.core.errors import ServiceError
 
 MAX_ROWS = 2_000_000
@@ -59,9 +61,11 @@ def read_xlsx(stream: IO[bytes]) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # An xlsx is a ZIP: measure what it would inflate to before openpyxl inflates anything.
+    check_zip(stream)
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ServiceError(f"不是有效的 Excel (.xlsx) 文件：{exc}") from None
     sheet = workbook.worksheets[0]
     it: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)

@@ -3,8 +3,10 @@ the customer 360 fragment, the customer portal, and the public outage page with 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -317,8 +319,17 @@ def portal_url(customer: Customer) -> str:
 @require_GET
 def portal(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's own page (reached by the signed link sent to them): in-app messages and known outages."""
+    days = settings.GRIDCARE_PORTAL_LINK_DAYS
     try:
-        account_no = signing.loads(token, salt=PORTAL_SALT)
+        # Links are signed with their creation time (signing.dumps); a forwarded or leaked one stops working.
+        account_no = signing.loads(token, salt=PORTAL_SALT, max_age=dt.timedelta(days=days))
+    except signing.SignatureExpired:
+        return render(
+            request,
+            "notices/portal_expired.html",
+            {"days": days, "hotline": get_config().hotline},
+            status=410,
+        )
     except signing.BadSignature:
         raise Http404("链接无效") from None
     customer = Customer.objects.filter(account_no=account_no).first()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -96,6 +99,19 @@ class UnitManager(models.Model):
         return f"{self.unit}: {self.name}"
 
 
+class ValidatingUserManager(UserManager["User"]):
+    """create_user / create_superuser (and so `gridcare createsuperuser`, also with --noinput) check the password
+    against AUTH_PASSWORD_VALIDATORS; Django's own manager hashes whatever it is given."""
+
+    use_in_migrations = True
+
+    def _create_user_object(self, username: Any, email: Any, password: Any, **extra_fields: Any) -> User:
+        user: User = super()._create_user_object(username, email, password, **extra_fields)  # type: ignore[misc]
+        if password is not None:
+            password_validation.validate_password(password, user=user)
+        return user
+
+
 class User(AbstractUser):
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.AGENT)
     unit = models.ForeignKey(
@@ -107,6 +123,8 @@ class User(AbstractUser):
         related_name="users",
     )
     phone = models.CharField(_("电话"), max_length=32, blank=True)
+
+    objects = ValidatingUserManager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("用户")
@@ -134,3 +152,29 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class LoginThrottle(models.Model):
+    """Password attempts counted per username and per client address, shared by every server process.
+
+    One row per (scope, key); see gridcare.org.throttle for how rows are locked while they are counted.
+    """
+
+    class Scope(models.TextChoices):
+        USER = "user", _("用户名")
+        ADDRESS = "address", _("地址")
+
+    scope = models.CharField(_("范围"), max_length=10, choices=Scope.choices)
+    # A username (case-folded, and counted whether or not such a user exists) or an IP address (IPv6 by /64).
+    key = models.CharField(_("键"), max_length=200)
+    failures = models.PositiveIntegerField(_("失败次数"), default=0)
+    window_started_at = models.DateTimeField(_("计数开始"), db_index=True)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("登录限制")
+        verbose_name_plural = _("登录限制")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="org_loginthrottle_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -108,18 +110,43 @@ def user_create(
         raise ServiceError("除系统管理员外，用户必须属于一个单位", field="unit")
     if User.objects.filter(username=username).exists():
         raise ServiceError(f"用户名 {username} 已存在", field="username")
+    user = User(username=username, role=role, unit=unit, first_name=full_name, phone=phone)
+    if password is not None:
+        # An empty string is a password too (a weak one), not "no password": it goes through the validators.
+        password_check(password, user=user)
     with transaction.atomic():
-        user = User(username=username, role=role, unit=unit, first_name=full_name, phone=phone)
         if role == Role.ADMIN:
             user.is_staff = True
             user.is_superuser = True
-        if password:
+        if password is not None:
             user.set_password(password)
         else:
             user.set_unusable_password()
         user.save()
         record_event(actor=actor, action="user.create", subject=user, new=snapshot(user, ["username", "role", "unit"]))
         return user
+
+
+def password_check(password: str, *, user: User | None) -> None:
+    """AUTH_PASSWORD_VALIDATORS, for every path that sets a password (services, commands, the demo).
+
+    The user (saved or not) lets the similarity validator compare the password with the username and name.
+    """
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ServiceError("密码不符合要求：" + "；".join(exc.messages), field="password") from None
+
+
+def user_set_password(*, user: User, password: str, actor: User | str | None) -> User:
+    """Change a user's password after checking it; the hash is never put in the audit trail."""
+    password_check(password, user=user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        record_event(actor=actor, action="user.set_password", subject=user, new={"password": "(changed)"})
+    password_validation.password_changed(password, user=user)
+    return user
 
 
 def _digest(raw: str) -> str:

@@ -28,6 +28,15 @@ class Command(BaseCommand):
             help="threads per worker (gunicorn gthread): while one request waits for the database, another runs",
         )
         parser.add_argument("--dev", action="store_true", help="Django's auto-reloading development server")
+        parser.add_argument(
+            "--control-socket",
+            default="",
+            metavar="PATH",
+            # gunicorn ≥ 25 opens a control socket at one fixed per-user path ($XDG_RUNTIME_DIR/gunicorn.ctl or
+            # ~/.gunicorn/gunicorn.ctl): two GridCare instances on one host would share it, and `gunicornc`
+            # would stop or resize the wrong one. None unless asked for, at a path of this instance's own.
+            help="open gunicorn's control socket (for gunicornc) at this path; default: none",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         bind = f"{options['host']}:{options['port']}"
@@ -36,6 +45,11 @@ class Command(BaseCommand):
             call_command("runserver", bind, use_reloader=settings.DEBUG and options["dev"])
             return
         workers, threads = max(1, options["workers"]), max(1, options["threads"])
+        control_socket = (
+            ["--control-socket", os.path.abspath(options["control_socket"])]
+            if options["control_socket"]
+            else ["--no-control-socket"]
+        )
         self.stdout.write(f"GridCare serving on http://{bind}/ (gunicorn, {workers} workers × {threads} threads)")
         sys.stdout.flush()
         os.execv(  # noqa: S606 - replaces this process with the server, arguments are ours
@@ -49,8 +63,11 @@ class Command(BaseCommand):
                 str(workers),
                 "--threads",
                 str(threads),
+                # gthread whose event loop reads each request before a thread gets it (core.serving): slow or
+                # stalled clients cost a socket, not one of the few threads.
                 "--worker-class",
-                "gthread" if threads > 1 else "sync",
+                "gridcare.core.serving.GuardedThreadWorker",
+                *control_socket,
                 "--access-logfile",
                 "-",
                 "--timeout",

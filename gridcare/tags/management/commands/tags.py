@@ -126,8 +126,11 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        with path.open("rb") as stream:
-            table = read_table(stream, path.name)
+        try:
+            with path.open("rb") as stream:
+                table = read_table(stream, path.name)
+        except ServiceError as exc:  # a bad or oversized file: one line, not a traceback
+            raise CommandError(f"{path}: {exc.message}") from None
         rows = [values for _line, values in table.rows]
         n = services.credit_import(rows=rows, actor="cli")
         self.stdout.write(f"credit: {n} rows imported")
