@@ -413,7 +413,11 @@ def test_gpslogger_home_assistant_form_and_a_decimal_comma() -> None:
 
 
 def test_an_impossible_speed_is_stored_as_unknown_with_the_raw_value_kept() -> None:
-    (fix,) = parse_q("id=t-1&lat=30.3&lon=120.1&speed=1e300").fixes
-    assert fix.speed_kmh is None and fix.attributes["implausible_speed_kmh"] > 1e300
+    # A broken sensor or a unit mix-up (here 5,000 knots): the position is good, the speed is not.
+    (fix,) = parse_q("id=t-1&lat=30.3&lon=120.1&speed=5000").fixes
+    assert fix.speed_kmh is None and fix.attributes["implausible_speed_kmh"] == pytest.approx(9260)
+    # Beyond any reading (the hard bound, after conversion) the fix is refused, not stored with garbage.
+    with pytest.raises(GpsRejected, match="速度超出范围"):
+        parse_q("id=t-1&lat=30.3&lon=120.1&speed=1e300")
     (normal,) = parse_q("id=t-1&lat=30.3&lon=120.1&speed=60").fixes
     assert normal.speed_kmh == pytest.approx(111.12) and "implausible_speed_kmh" not in normal.attributes
