@@ -193,7 +193,14 @@ class IngestServer:
                         timer.cancel()
                 status, text = await self.handle(method, target, headers, body)
                 writer.write(_response(status, text, keep_alive=keep_alive))
-                await writer.drain()
+                if writer.transport.get_write_buffer_size():
+                    # A client that sends requests but does not read the answers would hold the connection
+                    # in drain() for ever; abort, as close() would wait for the unread answers.
+                    timer = loop.call_later(config.body_timeout_s, writer.transport.abort)
+                    try:
+                        await writer.drain()
+                    finally:
+                        timer.cancel()
                 if not keep_alive:
                     return
         except ConnectionError:
