@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "gps.txt"
 GRIDCARE = [sys.executable, "-m", "gridcare.cli"]
 MQTT_BROKER = ("127.0.0.1", 1883)
+# Devices authenticate as in production (GPS ingest is closed without a token), so the check is measured too.
+TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 - a throwaway token for a loopback benchmark
 
 
 def free_port() -> int:
@@ -65,7 +67,7 @@ def build_requests(devices: int, total: int, start: dt.datetime) -> list[bytes]:
                     "batt": "80",
                 }
             )
-            out.append(f"GET /?{qs} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            out.append(f"GET /?{qs} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GridCare-Token: {TOKEN}\r\n\r\n".encode())
         elif kind == 2:
             body = urlencode(
                 {
@@ -76,7 +78,9 @@ def build_requests(devices: int, total: int, start: dt.datetime) -> list[bytes]:
                 }
             ).encode()
             out.append(
-                b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GridCare-Token: "
+                + TOKEN.encode()
+                + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
             )
         else:
@@ -99,7 +103,9 @@ def build_requests(devices: int, total: int, start: dt.datetime) -> list[bytes]:
                 }
             ).encode()
             out.append(
-                b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GridCare-Token: "
+                + TOKEN.encode()
+                + b"\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
             )
     return out
@@ -283,6 +289,7 @@ def main() -> None:
         DJANGO_SETTINGS_MODULE="gridcare.settings",
         GRIDCARE_VAR_DIR=str(tmp),
         LOG_LEVEL="WARNING",
+        GRIDCARE_GPS_TOKEN=TOKEN,
         PYTHONPATH=str(ROOT),
     )
     env["DATABASE_URL"] = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"

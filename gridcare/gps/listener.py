@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,14 +19,15 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from gridcare.gps.config import GpsConfig
-from gridcare.gps.ingest import token_ok, unknown_device_answer
+from gridcare.gps.ingest import refusal, unknown_device_answer
 from gridcare.gps.parsing import GpsRejected, parse_http, skipped_note
 from gridcare.gps.writer import BatchWriter, DeviceDirectory
 
 log = logging.getLogger("gridcare.gps")
 
 MAX_HEAD_BYTES = 16 * 1024
-IDLE_TIMEOUT_S = 120.0
+# Descriptors kept free for the database, logs and the listening socket itself.
+RESERVED_DESCRIPTORS = 64
 REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -35,6 +37,7 @@ REASONS = {
     411: "Length Required",
     413: "Payload Too Large",
     431: "Request Header Fields Too Large",
+    408: "Request Timeout",
     503: "Service Unavailable",
 }
 
@@ -45,6 +48,8 @@ class ListenerStats:
     rejected: int = 0
     unknown_device: int = 0
     failed: int = 0
+    timed_out: int = 0
+    refused_connections: int = 0
 
 
 class _BadRequestError(Exception):
@@ -52,6 +57,18 @@ class _BadRequestError(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def _connection_ceiling(configured: int) -> int:
+    """The configured connection limit, but never more than the process may open: past the descriptor limit
+    accept() fails for everyone, the database connection included."""
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):  # pragma: no cover - not on Linux
+        return configured
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    return max(1, min(configured, soft - RESERVED_DESCRIPTORS))
 
 
 def _response(status: int, body: str = "", *, keep_alive: bool) -> bytes:
@@ -78,6 +95,9 @@ class IngestServer:
         self._server: asyncio.Server | None = None
         self._refreshing = False
         self._connections: set[asyncio.Task[None]] = set()
+        self._per_address: dict[str, int] = {}
+        self._open = 0
+        self._max_connections = _connection_ceiling(config.max_connections)
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> asyncio.Server:
         loop = asyncio.get_running_loop()
@@ -112,14 +132,41 @@ class IngestServer:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
+        address = self._address(writer)
+        if not self._admit(address):
+            # Over the cap: answered at once and closed, so the stalled connections of one address cannot
+            # take the descriptors every other device needs.
+            self.stats.refused_connections += 1
+            writer.write(_response(503, "连接过多，请稍后重试 (too many connections)", keep_alive=False))
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
+                await writer.wait_closed()
+            return
         if task is not None:
             self._connections.add(task)
+        config = self.config
+        first_request = True
         try:
             while True:
-                # A timer, not wait_for: wait_for costs a task per request, which shows at thousands per second.
-                idle = loop.call_later(IDLE_TIMEOUT_S, writer.close)
+                # Timers, not wait_for: wait_for costs a task per request, which shows at thousands per second.
+                # Between requests a keep-alive connection may stay quiet for the idle timeout; once a request
+                # has begun, its head and then its body must arrive within their own timeouts, so a client
+                # sending a byte now and then cannot hold the connection for ever.
+                start = b""
+                if not first_request:
+                    idle = loop.call_later(config.idle_timeout_s, writer.close)
+                    try:
+                        start = await reader.read(1)
+                    except ConnectionError:
+                        return
+                    finally:
+                        idle.cancel()
+                    if not start:
+                        return
+                first_request = False
+                timer = loop.call_later(config.header_timeout_s, self._time_out, writer, "请求头")
                 try:
-                    head = await reader.readuntil(b"\r\n\r\n")
+                    head = start + await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 except asyncio.LimitOverrunError:
@@ -127,7 +174,7 @@ class IngestServer:
                     await writer.drain()
                     return
                 finally:
-                    idle.cancel()
+                    timer.cancel()
                 try:
                     method, target, headers, keep_alive = self._head(head)
                     length = self._content_length(headers)
@@ -135,23 +182,65 @@ class IngestServer:
                     writer.write(_response(exc.status, exc.reason, keep_alive=False))
                     await writer.drain()
                     return
-                try:
-                    body = await reader.readexactly(length) if length else b""
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
+                body = b""
+                if length:
+                    timer = loop.call_later(config.body_timeout_s, self._time_out, writer, "请求体")
+                    try:
+                        body = await reader.readexactly(length)
+                    except (asyncio.IncompleteReadError, ConnectionError):
+                        return
+                    finally:
+                        timer.cancel()
                 status, text = await self.handle(method, target, headers, body)
                 writer.write(_response(status, text, keep_alive=keep_alive))
-                await writer.drain()
+                if writer.transport.get_write_buffer_size():
+                    # A client that sends requests but does not read the answers would hold the connection
+                    # in drain() for ever; abort, as close() would wait for the unread answers.
+                    timer = loop.call_later(config.body_timeout_s, writer.transport.abort)
+                    try:
+                        await writer.drain()
+                    finally:
+                        timer.cancel()
                 if not keep_alive:
                     return
         except ConnectionError:
             return
         finally:
+            self._release(address)
             if task is not None:
                 self._connections.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
                 await writer.wait_closed()
+
+    @staticmethod
+    def _address(writer: asyncio.StreamWriter) -> str:
+        peer = writer.get_extra_info("peername")
+        return str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+
+    def _admit(self, address: str) -> bool:
+        count = self._per_address.get(address, 0)
+        if count >= self.config.max_connections_per_address or self._open >= self._max_connections:
+            return False
+        self._per_address[address] = count + 1
+        self._open += 1
+        return True
+
+    def _release(self, address: str) -> None:
+        self._open -= 1
+        count = self._per_address.get(address, 0) - 1
+        if count > 0:
+            self._per_address[address] = count
+        else:
+            self._per_address.pop(address, None)
+
+    def _time_out(self, writer: asyncio.StreamWriter, part: str) -> None:
+        """A request whose head or body did not arrive in time: answered 408 and closed (the pending read
+        then ends, and the connection's descriptor is freed)."""
+        self.stats.timed_out += 1
+        if not writer.is_closing():
+            writer.write(_response(408, f"{part}超时 (request timeout)", keep_alive=False))
+            writer.close()
 
     @staticmethod
     def _head(head: bytes) -> tuple[str, str, dict[str, str], bool]:
@@ -191,9 +280,10 @@ class IngestServer:
         if method not in ("GET", "POST"):
             return 405, "只接受 GET 或 POST (use GET or POST)"
         _, _, query = target.partition("?")
-        if not token_ok(self.config.token, query=query, header=headers.get("x-gridcare-token")):
+        refused = refusal(self.config, query=query, header=headers.get("x-gridcare-token"))
+        if refused is not None:
             self.stats.rejected += 1
-            return 403, "令牌无效 (bad or missing token)"
+            return refused
         try:
             parsed = parse_http(
                 query=query,
@@ -208,7 +298,12 @@ class IngestServer:
         if self.writer is None:  # --discard: the baseline stops here
             self.stats.accepted += len(parsed.fixes)
             return 200, ""
-        vehicle_id = await self._vehicle_id(parsed.device_id)
+        try:
+            vehicle_id = await self._vehicle_id(parsed.device_id)
+        except Exception:
+            log.exception("device look-up failed")
+            self.stats.failed += 1
+            return 503, "暂时无法保存，请稍后重试 (storage unavailable, retry later)"
         if vehicle_id is None:
             self.stats.unknown_device += 1
             return unknown_device_answer(parsed)

@@ -103,15 +103,24 @@ class MqttIngest:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         device = message.topic[len(self.topic) + 1 :]
         try:
+            if len(message.payload) > self.config.max_body_bytes:
+                raise GpsRejected(f"消息超过 {self.config.max_body_bytes} 字节 (payload too large)", status=413)
             parsed = parse_mqtt(device, message.payload, now=timezone.now(), options=self.options)
         except GpsRejected as exc:
             self._count("rejected", exc.reason)
             log.info("MQTT message on %s rejected: %s", message.topic, exc.reason)
             client.ack(message.mid, message.qos)
             return
-        if self.directory.due_for_refresh():
-            self.directory.load()
-        vehicle_id = self.directory.lookup(parsed.device_id)
+        try:
+            if self.directory.due_for_refresh():
+                self.directory.load()
+            vehicle_id = self.directory.lookup(parsed.device_id)
+        except Exception:
+            # The database, not the message: left unacknowledged, so the broker delivers it again after a
+            # reconnect; an exception escaping here would stop paho's network thread.
+            log.exception("device look-up failed for an MQTT message on %s", message.topic)
+            self._count("failed")
+            return
         if vehicle_id is None:
             self._count("unknown_device")
             client.ack(message.mid, message.qos)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
+import unicodedata
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -32,9 +34,34 @@ MAX_FIELDS = 64
 MAX_ATTRIBUTE_CHARS = 200
 MAX_FIXES_PER_REQUEST = 500
 MAX_PLAUSIBLE_SPEED_KMH = 1200.0  # faster than an airliner
+# Hard bounds, checked after unit conversion: a value beyond them is not a reading but garbage or an attack
+# (1e308 knots overflows to infinity, which no JSON column and no ranking can hold), and the fix is refused.
+# Between the plausible and the hard speed a broken sensor or a unit mix-up is stored as unknown (below).
+MAX_SPEED_KMH = 20_000.0
+MAX_COURSE = 720.0  # some trackers count past a full turn; wrapped to 0–360
+ALTITUDE_RANGE_M = (-12_000.0, 100_000.0)  # the deepest trench to the edge of space
+MAX_ACCURACY_M = 1_000_000.0  # a cell-tower fix can be tens of kilometres off, not a thousand
+MAX_HDOP = 1_000.0
+MAX_NUMBER_CHARS = 64
+MAX_TIMESTAMP_CHARS = 40
+# The only text a number may be: ASCII digits, one optional point, an optional exponent. Python's float()
+# and int() also take `1_0`, full-width `１２０.１`, Arabic-Indic digits, `inf`, `nan` and `0x…`-like
+# spellings through other routes; none of them is what a GPS device sends.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# One comma between digits and no point: a decimal comma, as devices set to a European locale send.
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
+# JSON integers longer than this are read as floats (then range-checked): int() refuses more than 4,300
+# digits, which would fail the whole body instead of the one field.
+_MAX_INT_DIGITS = 18
+_MAX_JSON_INT = 2**53  # beyond this a JSON number loses precision in every other reader of the column
 # Epoch values below 2^31 are seconds, above are milliseconds (the rule Traccar applies).
 EPOCH_SECONDS_LIMIT = 2**31 - 1
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+EARLIEST_EPOCH = EARLIEST.timestamp()
+
+
+# What hostile input could still raise below the explicit checks; turned into a 400, never a crash.
+UNEXPECTED = (ValueError, TypeError, OverflowError, KeyError, AttributeError, RecursionError, OSError)
 
 
 class GpsRejected(Exception):
@@ -89,28 +116,92 @@ def _reject(zh: str, en: str, *, field: str | None = None, status: int = 400) ->
     return GpsRejected(f"{zh} ({en})", status=status, field=field)
 
 
+def _fix(**values: Any) -> Fix:
+    """Every reader builds its fix here: the ranges are checked once, after unit conversion, so no layout can
+    smuggle past them a value that a conversion made infinite or absurd. `not x <= bound` also catches NaN."""
+    fix = Fix(**values)
+    speed = fix.speed_kmh
+    if speed is not None and not 0.0 <= speed <= MAX_SPEED_KMH:
+        raise _reject(
+            f"速度超出范围（换算后 {speed:g} km/h，上限 {MAX_SPEED_KMH:g}）", "speed out of range", field="speed"
+        )
+    if fix.course is not None and not 0.0 <= fix.course < 360.0:
+        raise _reject("方向超出 0…360", "bearing out of range 0–360", field="bearing")
+    low, high = ALTITUDE_RANGE_M
+    if fix.altitude is not None and not low <= fix.altitude <= high:
+        raise _reject(f"海拔超出 {low:g}…{high:g} 米：{fix.altitude:g}", "altitude out of range", field="altitude")
+    if fix.accuracy is not None and not 0.0 <= fix.accuracy <= MAX_ACCURACY_M:
+        raise _reject(f"精度超出 0…{MAX_ACCURACY_M:g} 米", "accuracy out of range", field="accuracy")
+    if fix.hdop is not None and not 0.0 <= fix.hdop <= MAX_HDOP:
+        raise _reject(f"hdop 超出 0…{MAX_HDOP:g}", "hdop out of range", field="hdop")
+    if fix.battery is not None and not 0.0 <= fix.battery <= 100.0:
+        raise _reject("电量超出 0…100%", "battery out of range", field="batt")
+    if not (-90.0 <= fix.lat <= 90.0 and -180.0 <= fix.lon <= 180.0):
+        raise _reject("坐标超出范围", "coordinates out of range", field="lat")
+    return fix
+
+
 # ---------------------------------------------------------------- scalar readers
 
 
+def decimal(text: str) -> float | None:
+    """The finite float an ASCII decimal (`-12.5`, `.5`, `1e3`, or `30,317` with a decimal comma) denotes;
+    None for anything else, including `1_0`, full-width digits, `inf`, `nan`, hex and text with NUL."""
+    text = text.strip(" \t")
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
+    if _DECIMAL.fullmatch(text) is None:
+        if _DECIMAL_COMMA.fullmatch(text) is None:
+            return None
+        text = text.replace(",", ".")
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
 def _number(value: Any, name: str) -> float:
-    """A finite float from a JSON number or numeric text; booleans and NaN/∞ are refused."""
+    """A finite float from a JSON number or ASCII numeric text; booleans, NaN/∞ and other spellings are refused."""
     if isinstance(value, bool) or value is None:
         raise _reject(f"{name} 不是数字", f"{name} is not a number", field=name)
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.count(",") == 1 and "." not in text:
-            text = text.replace(",", ".")  # a decimal comma, as devices set to a European locale send
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, int):
         try:
-            number = float(text)
-        except ValueError:
-            raise _reject(f"{name} 不是数字：{value[:40]!r}", f"{name} is not a number", field=name) from None
+            number = float(value)
+        except OverflowError:
+            raise _reject(f"{name} 超出范围", f"{name} is out of range", field=name) from None
+    elif isinstance(value, str):
+        parsed = decimal(value)
+        if parsed is None:
+            shown = clean_text(value, 40)
+            raise _reject(
+                f"{name} 不是数字（只接受 ASCII 十进制数）：{shown!r}",
+                f"{name} must be a finite ASCII decimal number",
+                field=name,
+            )
+        number = parsed
     else:
         raise _reject(f"{name} 不是数字", f"{name} is not a number", field=name)
     if not math.isfinite(number):
         raise _reject(f"{name} 不是有限数", f"{name} must be finite", field=name)
     return number
+
+
+def clean_text(value: str, limit: int) -> str:
+    """`value` without NUL, control, format (bidi overrides, zero-width), surrogate, private-use and unassigned
+    characters or line separators, cut to `limit`: nothing a database, a JSON column or a map tooltip chokes on."""
+    if value.isprintable():  # the usual case, checked in C
+        return value[:limit]
+    kept = []
+    for ch in value:
+        if ch.isprintable() or (unicodedata.category(ch) == "Zs"):
+            kept.append(ch)
+            if len(kept) >= limit:
+                break
+    return "".join(kept)
+
+
+def _attribute_key(key: Any) -> str:
+    return clean_text(str(key), 64)
 
 
 def _optional(value: Any, name: str, *, negative_unknown: bool = True) -> float | None:
@@ -135,6 +226,7 @@ def _device_id(value: Any) -> str:
     text = str(value).strip()
     if not text:
         raise _reject("缺少设备号（id / deviceid / device_id）", "device id is missing", field="id")
+    # Refused rather than stripped: `dev-1\x00` stripped would become another device's id.
     if len(text) > MAX_DEVICE_ID or not text.isprintable():
         raise _reject("设备号过长或含控制字符", "device id is too long or has control characters", field="id")
     return text
@@ -153,7 +245,11 @@ def _coordinates(lat: float, lon: float) -> tuple[float, float]:
 
 def _course(value: Any) -> float | None:
     course = _optional(value, "bearing")
-    return None if course is None else course % 360.0
+    if course is None:
+        return None
+    if course > MAX_COURSE:
+        raise _reject(f"方向超出 0…360：{course:g}", "bearing out of range 0–360", field="bearing")
+    return course % 360.0
 
 
 def _battery_percent(value: Any) -> float | None:
@@ -172,11 +268,21 @@ def parse_timestamp(value: Any, *, now: dt.datetime, options: ParseOptions) -> d
         epoch = _number(value, "timestamp")
         if epoch > EPOCH_SECONDS_LIMIT:
             epoch /= 1000.0
+        # Both bounds before fromtimestamp, which overflows (or raises OSError) far outside them.
+        if epoch < EARLIEST_EPOCH:
+            raise _reject("时间戳早于 2000 年", "timestamp is before 2000", field="timestamp")
         if epoch > 32503680000:  # beyond year 3000: garbage, and fromtimestamp would overflow
             raise _reject("时间戳过大", "timestamp is too large", field="timestamp")
         moment = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
     elif isinstance(value, str):
         text = value.strip()
+        # strptime's \d and fromisoformat take other scripts' digits too; a device clock writes ASCII.
+        if len(text) > MAX_TIMESTAMP_CHARS or not text.isascii() or not text.isprintable():
+            raise _reject(
+                f"时间戳格式无法识别：{clean_text(text, 40)!r}",
+                "timestamp must be epoch seconds/milliseconds, ISO 8601 or yyyy-MM-dd HH:mm:ss",
+                field="timestamp",
+            )
         if len(text) > 19 and text[-6] == " " and text[-3] == ":":
             # `…T21:02:00+08:00` sent unencoded in a query string: the `+` arrives as a space.
             text = text[:-6] + "+" + text[-5:]
@@ -209,31 +315,40 @@ def parse_timestamp(value: Any, *, now: dt.datetime, options: ParseOptions) -> d
 
 
 def _looks_numeric(text: str) -> bool:
-    stripped = text.strip()
-    if stripped[:1] in "+-":
-        stripped = stripped[1:]
-    return bool(stripped) and stripped.replace(".", "", 1).isdigit()
+    return _DECIMAL.fullmatch(text.strip(" \t")) is not None
 
 
 def _attribute_value(value: str) -> Any:
-    """Numbers become numbers and true/false booleans, as Traccar keeps them; other text is kept short."""
+    """Numbers (finite ASCII decimals) become numbers and true/false booleans, as Traccar keeps them; other
+    text is kept short and without control characters."""
     if value in ("true", "false"):
         return value == "true"
-    try:
-        number = float(value)
-    except ValueError:
-        return value[:MAX_ATTRIBUTE_CHARS]
-    return number if math.isfinite(number) else value[:MAX_ATTRIBUTE_CHARS]
+    number = decimal(value) if len(value) <= MAX_NUMBER_CHARS else None
+    return clean_text(value, MAX_ATTRIBUTE_CHARS) if number is None else number
 
 
 def _json_attribute(value: Any) -> Any:
-    if isinstance(value, bool | int) or value is None:
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, int):
+        return value if -_MAX_JSON_INT <= value <= _MAX_JSON_INT else None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
-        return value[:MAX_ATTRIBUTE_CHARS]
+        return clean_text(value, MAX_ATTRIBUTE_CHARS)
     return None  # nested objects and arrays are not kept
+
+
+def _json_attributes(items: Any, skip: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The extra keys of a JSON object as attributes: at most MAX_FIELDS, keys and values cleaned."""
+    attributes: dict[str, Any] = {}
+    for key, value in list(items)[:MAX_FIELDS]:
+        if key in skip:
+            continue
+        name = _attribute_key(key)
+        if name:
+            attributes[name] = _json_attribute(value)
+    return attributes
 
 
 # ---------------------------------------------------------------- query string and form body
@@ -279,12 +394,14 @@ def parse_params(
     known |= {"bearing", "heading", "altitude", "accuracy", "hdop", "batt", "valid"}
     for key, value in values.items():
         if key not in known:
-            attributes[key[:64]] = _attribute_value(value)
+            name = _attribute_key(key)
+            if name:
+                attributes[name] = _attribute_value(value)
     return ParsedRequest(
         fmt,
         device_id,
         [
-            Fix(
+            _fix(
                 device_id=device_id,
                 fixed_at=fixed_at,
                 lat=lat,
@@ -336,7 +453,7 @@ def _traccar_location(
             level = _optional(raw_battery["level"], "battery.level")
             battery = None if level is None or level > 1 else round(level * 100, 1)
         if raw_battery.get("is_charging") is not None:
-            attributes["charge"] = bool(raw_battery["is_charging"])
+            attributes["charge"] = raw_battery["is_charging"] is True
     for key in ("is_moving", "odometer", "event", "mock", "uuid", "age"):
         if key in location:
             attributes["motion" if key == "is_moving" else key] = _json_attribute(location[key])
@@ -345,12 +462,11 @@ def _traccar_location(
         attributes["activity"] = _json_attribute(activity["type"])
     extras = location.get("extras")
     if isinstance(extras, Mapping):
-        for key, value in list(extras.items())[:MAX_FIELDS]:
-            attributes[str(key)[:64]] = _json_attribute(value)
+        attributes.update(_json_attributes(extras.items()))
     for key in ("altitude_accuracy", "heading_accuracy", "speed_accuracy", "floor"):
         if coords.get(key) is not None:
             attributes[key] = _json_attribute(coords[key])
-    return Fix(
+    return _fix(
         device_id=device_id,
         fixed_at=fixed_at,
         lat=lat,
@@ -384,9 +500,9 @@ def _flat_json(root: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.
         battery = None if level is None or level > 1 else round(level * 100, 1)
     known = {*DEVICE_KEYS, "lat", "latitude", "lon", "lng", "longitude", "timestamp", "time", "speed"}
     known |= {"heading", "bearing", "course", "altitude", "accuracy", "hdop", "batt", "battery", "valid"}
-    attributes = {str(k)[:64]: _json_attribute(v) for k, v in root.items() if k not in known and k not in IGNORED_KEYS}
+    attributes = _json_attributes(root.items(), known | IGNORED_KEYS)
     valid = root.get("valid")
-    return Fix(
+    return _fix(
         device_id=device_id,
         fixed_at=fixed_at,
         lat=lat,
@@ -410,8 +526,8 @@ def _owntracks(root: Mapping[str, Any], *, device_id: str, fmt: Format, now: dt.
     fixed_at = now if tst in (None, "") else parse_timestamp(tst, now=now, options=options)
     speed = _field(root, "vel")
     known = {"_type", "lat", "lon", "tst", "vel", "cog", "alt", "acc", "batt", "topic", *DEVICE_KEYS}
-    attributes = {str(k)[:64]: _json_attribute(v) for k, v in root.items() if k not in known}
-    return Fix(
+    attributes = _json_attributes(root.items(), known)
+    return _fix(
         device_id=device_id,
         fixed_at=fixed_at,
         lat=lat,
@@ -446,8 +562,8 @@ def _geojson_feature(
         battery = None if level is None or level > 1 else round(level * 100, 1)
     altitude = props.get("altitude", coordinates[2] if len(coordinates) > 2 else None)
     known = {"timestamp", "speed", "course", "altitude", "horizontal_accuracy", "battery_level", *DEVICE_KEYS}
-    attributes = {str(k)[:64]: _json_attribute(v) for k, v in list(props.items())[:MAX_FIELDS] if k not in known}
-    return Fix(
+    attributes = _json_attributes(props.items(), known)
+    return _fix(
         device_id=device_id,
         fixed_at=fixed_at,
         lat=lat,
@@ -479,6 +595,11 @@ def _batch(items: list[Any], read: Any, *, name: str) -> tuple[list[Fix], tuple[
         except GpsRejected as exc:
             first = first or exc
             skipped.append(f"{name}[{index}]: {exc.reason}")
+        except UNEXPECTED as exc:
+            # A net under the explicit checks: one item no check foresaw still costs only itself.
+            bad = _reject("无法解析", f"unparseable: {type(exc).__name__}", field=name)
+            first = first or bad
+            skipped.append(f"{name}[{index}]: {bad.reason}")
     if not fixes and first is not None:
         raise first
     return fixes, tuple(skipped)
@@ -490,7 +611,7 @@ def parse_json(
     """Traccar Client 9+ (`location` object or batch array), OwnTracks (`_type: location`), Overland GeoJSON
     (`locations` array of Point features), or a flat object {lat, lon, timestamp, …}."""
     try:
-        root = json.loads(body.decode("utf-8"))
+        root = json.loads(body.decode("utf-8"), parse_int=_json_int)
     except UnicodeDecodeError:
         raise _reject("请求体不是 UTF-8", "body is not UTF-8") from None
     except (ValueError, RecursionError):
@@ -545,10 +666,19 @@ def parse_json(
     return ParsedRequest(fmt, device_id, fixes, skipped)
 
 
+def _json_int(text: str) -> int | float:
+    """A JSON integer; a very long one as a float (range-checked where it is used, infinite if absurd)."""
+    return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+
 def _first_device(props: Any) -> str | None:
     if not isinstance(props, Mapping):
         return None
-    return next((str(props[k]) for k in DEVICE_KEYS if props.get(k) not in (None, "")), None)
+    for key in DEVICE_KEYS:
+        value = props.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+            return str(value)
+    return None
 
 
 # ---------------------------------------------------------------- entry points
@@ -607,7 +737,7 @@ def parse_http(*, query: str, body: bytes, content_type: str, now: dt.datetime, 
         return plausible(parse_params(_params(text), fmt="form", now=now, options=options))
     except GpsRejected:
         raise
-    except (ValueError, TypeError, OverflowError, KeyError, AttributeError, RecursionError) as exc:
+    except UNEXPECTED as exc:
         # A net under the explicit checks above: hostile input must end as a 400, never a crash.
         raise _reject("请求无法解析", f"unparseable request: {type(exc).__name__}") from None
 
@@ -618,7 +748,7 @@ def parse_mqtt(topic_device: str, payload: bytes, *, now: dt.datetime, options: 
         parsed = parse_json(payload, fmt="mqtt", now=now, options=options, device_fallback=topic_device)
     except GpsRejected:
         raise
-    except (ValueError, TypeError, OverflowError, KeyError, AttributeError, RecursionError) as exc:
+    except UNEXPECTED as exc:
         raise _reject("消息无法解析", f"unparseable message: {type(exc).__name__}") from None
     if parsed.device_id != topic_device:
         raise _reject(

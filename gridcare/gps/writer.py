@@ -156,6 +156,16 @@ class BatchWriter:
         try:
             result = self._write(items)
         except Exception as exc:
+            if len(jobs) > 1:
+                # The batch joins requests from many devices: one that the database refuses must not fail
+                # the others, so each is written on its own and only the one at fault is refused.
+                log.warning(
+                    "GPS batch of %d fixes failed (%s); writing its %d requests one by one", len(items), exc, len(jobs)
+                )
+                connection.close()
+                for job in jobs:
+                    self._flush([job])
+                return
             log.exception("GPS batch of %d fixes could not be written", len(items))
             self.stats.failures += 1
             connection.close()  # a broken connection must not poison the next batch

@@ -23,8 +23,10 @@ def make_vehicle(crew: OrgUnit, device_id: str | None = None, *, home: tuple[flo
     )
 
 
+# Most tests exercise parsing and storing, not the credential: they run with the ingest opened explicitly.
+# The token and the closed default have their own tests (test_security.py).
 @pytest.fixture
 def gps_cfg() -> Iterator[GpsConfig]:
-    config = replace(gps_config.load_config({}), flush_ms=20)
+    config = replace(gps_config.load_config({"GRIDCARE_GPS_OPEN": "true"}), flush_ms=20)
     with gps_config.override(config):
         yield config

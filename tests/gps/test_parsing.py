@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
+import unicodedata
 import zoneinfo
 from urllib.parse import urlencode
 
@@ -11,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridcare.gps.parsing import GpsRejected, ParseOptions, parse_http, parse_mqtt, parse_timestamp
+from gridcare.gps.parsing import GpsRejected, ParseOptions, decimal, parse_http, parse_mqtt, parse_timestamp
 
 NOW = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.UTC)
 OPTS = ParseOptions()
@@ -269,6 +272,12 @@ def _outcome(**kw: object) -> None:
         assert fix.speed_kmh is None or fix.speed_kmh >= 0
         assert fix.course is None or 0 <= fix.course < 360
         assert fix.battery is None or 0 <= fix.battery <= 100
+        for number in (fix.speed_kmh, fix.altitude, fix.accuracy, fix.hdop):
+            assert number is None or math.isfinite(number)
+        json.dumps(fix.attributes, allow_nan=False)  # what the JSON column must hold
+        for key, value in fix.attributes.items():
+            for text in (key, value if isinstance(value, str) else ""):
+                assert all(ch.isprintable() or unicodedata.category(ch) == "Zs" for ch in text), repr(text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -413,7 +422,55 @@ def test_gpslogger_home_assistant_form_and_a_decimal_comma() -> None:
 
 
 def test_an_impossible_speed_is_stored_as_unknown_with_the_raw_value_kept() -> None:
-    (fix,) = parse_q("id=t-1&lat=30.3&lon=120.1&speed=1e300").fixes
-    assert fix.speed_kmh is None and fix.attributes["implausible_speed_kmh"] > 1e300
+    # A broken sensor or a unit mix-up (here 5,000 knots): the position is good, the speed is not.
+    (fix,) = parse_q("id=t-1&lat=30.3&lon=120.1&speed=5000").fixes
+    assert fix.speed_kmh is None and fix.attributes["implausible_speed_kmh"] == pytest.approx(9260)
+    # Beyond any reading (the hard bound, after conversion) the fix is refused, not stored with garbage.
+    with pytest.raises(GpsRejected, match="速度超出范围"):
+        parse_q("id=t-1&lat=30.3&lon=120.1&speed=1e300")
     (normal,) = parse_q("id=t-1&lat=30.3&lon=120.1&speed=60").fixes
     assert normal.speed_kmh == pytest.approx(111.12) and "implausible_speed_kmh" not in normal.attributes
+
+
+# ---------------------------------------------------------------- property tests: the number reader
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_every_finite_float_written_in_ascii_reads_back_exactly(number: float) -> None:
+    assert decimal(repr(number)) == number
+    assert decimal(f"{number:.17e}") == number
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=30))
+def test_any_text_is_a_finite_ascii_decimal_or_nothing(text: str) -> None:
+    number = decimal(text)
+    if number is None:
+        return
+    stripped = text.strip(" \t")
+    assert math.isfinite(number) and stripped.isascii()
+    assert re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?[0-9]+,[0-9]+", stripped)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=10, max_value=10**12), st.integers(min_value=1, max_value=9))
+def test_separators_and_other_scripts_digits_are_not_numbers(number: int, cut: int) -> None:
+    text = str(number)
+    underscored = text[:cut] + "_" + text[cut:] if cut < len(text) else text + "_0"
+    full_width = text.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    arabic = text.translate({ord(d): 0x0660 + int(d) for d in "0123456789"})
+    for spelled in (underscored, full_width, arabic, text + "\x00", "0x" + text, text + "j"):
+        assert decimal(spelled) is None, spelled
+    assert float(full_width) == number  # what Python's own float() accepts, and the parser must not
+
+
+@pytest.mark.parametrize(
+    "text", ["inf", "-Infinity", "nan", "NaN", "1e309", "-1e999", "1e", ".", "", "+", "1.2.3", "١"]
+)
+def test_non_finite_and_malformed_spellings_are_not_numbers(text: str) -> None:
+    assert decimal(text) is None
+
+
+def test_the_decimal_comma_is_still_read() -> None:
+    assert decimal("30,3170") == 30.317 and decimal("-1,5") == -1.5 and decimal("1,000,000") is None
