@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, SessionAuth
@@ -53,6 +56,45 @@ class LocalTimeEncoder(NinjaJSONEncoder):
 
 class LocalTimeRenderer(JSONRenderer):
     encoder_class = LocalTimeEncoder
+
+
+def _no_nul(value: Any, where: str) -> Any:
+    """Text with a NUL character is refused everywhere: PostgreSQL cannot store it (the write fails with a 500)
+    and no person types one."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ServiceError(f"{where} 中含有 NUL 字符（\\u0000），请删除后重试", field=where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key, where)
+            _no_nul(item, f"{where}.{key}" if where != "body" else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item, where)
+    return value
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 parses to infinity, which no column or JSON document can hold
+        raise ServiceError(f"数值 {text[:30]} 超出范围", field="body")
+    return number
+
+
+def _no_constant(text: str) -> Any:
+    raise ServiceError(f"JSON 中不能使用 {text}（须为有限的数值）", field="body")
+
+
+class StrictParser(Parser):
+    """JSON bodies and query strings as Ninja reads them, minus what later fails deep inside: NaN, Infinity and
+    numbers too large for a float (json.loads accepts them), and NUL characters."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = json.loads(request.body, parse_constant=_no_constant, parse_float=_finite)
+        return _no_nul(data, "body")
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
+        return _no_nul(super().parse_querydict(data, list_fields, request), "query")
 
 
 class ErrorOut(Schema):
@@ -110,17 +152,23 @@ class GridCareAPI(NinjaAPI):
         return sorted(statuses)
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
-        # Ninja answers a method a path does not have with a plain-text 405; wrap every view so that it is JSON.
         urls = super()._get_urls()
         for pattern in urls:
             if isinstance(pattern, URLPattern):
-                pattern.callback = _json_not_allowed(pattern.callback)
+                pattern.callback = _api_view(pattern.callback)
         return urls
 
 
-def _json_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Around every API view: a NUL in a path segment is refused before any query (PostgreSQL cannot compare
+    it), and Ninja's plain-text 405 for a method the path lacks becomes JSON like every other error."""
+
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if any("\x00" in str(v) for v in kwargs.values()):
+            return JsonResponse(
+                error_body("路径中含有 NUL 字符（%00）"), status=400, json_dumps_params={"ensure_ascii": False}
+            )
         response = view(request, *args, **kwargs)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
             allowed = response.get("Allow", "")
@@ -146,6 +194,7 @@ api = GridCareAPI(
     ),
     auth=[BearerTokenAuth(), SessionAuth()],
     renderer=LocalTimeRenderer(),
+    parser=StrictParser(),
     urls_namespace="api-v1",
 )
 
@@ -181,7 +230,10 @@ def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRes
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    if exc.status_code == 400 and exc.__cause__ is not None:  # ninja could not parse the body
+    cause = exc.__cause__
+    if isinstance(cause, ServiceError):  # StrictParser refused a value in the body
+        return _error(request, cause.status, cause.message, cause.errors)
+    if exc.status_code == 400 and cause is not None:  # ninja could not parse the body
         return _error(request, 400, "请求体不是有效的 JSON（须为 UTF-8 编码的 JSON 文本）")
     return _error(request, exc.status_code, str(exc))
 

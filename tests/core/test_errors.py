@@ -215,3 +215,38 @@ def test_an_unhandled_error_on_a_page_is_a_plain_page(client: Client, db: None) 
     r = error_views.server_error(client.get("/login/").wsgi_request)
     assert r.status_code == 500 and "服务器内部错误" in r.content.decode()
     assert "Traceback" not in r.content.decode()
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_in_a_body_are_a_400_before_anything_is_stored(api: Client, number: str) -> None:
+    from gridcare.workorders.models import WorkOrder
+
+    before = WorkOrder.objects.count()
+    body = '{"category": "consult", "description": "d", "application_params": {"kwh": ' + number + "}}"
+    r = api.post("/api/v1/workorders", body, content_type="application/json")
+    assert r.status_code == 400, r.content[:300]
+    error_of(r)
+    assert WorkOrder.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/v1/workorders", {"category": "consult", "description": "a\u0000b"}),
+        (
+            "post",
+            "/api/v1/workorders",
+            {"category": "consult", "description": "d", "application_params": {"k\u0000": 1}},
+        ),
+        ("get", "/api/v1/customers?q=%00", None),
+        ("get", "/api/v1/customers/12%0034", None),
+        ("get", "/api/v1/workorders/2024%00/events", None),
+    ],
+)
+def test_a_nul_character_anywhere_is_a_400(api: Client, method: str, path: str, body: Any) -> None:
+    if body is None:
+        r = api.get(path)
+    else:
+        r = api.post(path, json.dumps(body), content_type="application/json")
+    assert r.status_code == 400, r.content[:300]
+    assert "NUL" in error_of(r)["detail"]
