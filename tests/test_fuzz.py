@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -48,8 +51,19 @@ class World:
     known: dict[str, list[Any]]  # a parameter or field name -> values that exist in this city
 
 
+@pytest.fixture
+def keep_test_connection() -> Iterator[None]:
+    """The WSGI app closes the database connection after each request; in a test that would close the test's
+    transaction (PostgreSQL). Django's own test client does the same as this."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture(params=["admin", "crew_member"])
-def world(request: pytest.FixtureRequest, city: City) -> World:
+def world(request: pytest.FixtureRequest, city: City, keep_test_connection: None) -> World:
     now = timezone.now()
     order = wo.workorder_create(
         actor=city.agent,
