@@ -58,19 +58,29 @@ class LocalTimeRenderer(JSONRenderer):
     encoder_class = LocalTimeEncoder
 
 
-def _no_nul(value: Any, where: str) -> Any:
-    """Text with a NUL character is refused everywhere: PostgreSQL cannot store it (the write fails with a 500)
-    and no person types one."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ServiceError(f"{where} 中含有 NUL 字符（\\u0000），请删除后重试", field=where)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key, where)
-            _no_nul(item, f"{where}.{key}" if where != "body" else str(key))
-    elif isinstance(value, list):
-        for item in value:
-            _no_nul(item, where)
+# No GridCare body nests deeper than a tariff document (about 6 levels); a body nested hundreds of levels deep is
+# stored fine but overflows the stack of whatever reads it back (templates, exports, JSON columns).
+MAX_JSON_DEPTH = 64
+
+
+def _checked(value: Any, where: str) -> Any:
+    """Refuse text with a NUL character (PostgreSQL cannot store it: the write fails with a 500, and no person
+    types one) and nesting deeper than MAX_JSON_DEPTH. Walked without recursion, so that any depth json.loads
+    accepted is refused here rather than overflowing the stack."""
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, at, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ServiceError(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层", field=at)
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ServiceError(f"{at} 中含有 NUL 字符（\\u0000），请删除后重试", field=at)
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                stack.append((key, at, depth + 1))
+                stack.append((inner, str(key) if at in ("body", "query") else f"{at}.{key}", depth + 1))
+        elif isinstance(item, list):
+            stack.extend((inner, at, depth + 1) for inner in item)
     return value
 
 
@@ -87,14 +97,14 @@ def _no_constant(text: str) -> Any:
 
 class StrictParser(Parser):
     """JSON bodies and query strings as Ninja reads them, minus what later fails deep inside: NaN, Infinity and
-    numbers too large for a float (json.loads accepts them), and NUL characters."""
+    numbers too large for a float (json.loads accepts them), NUL characters and absurd nesting."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         data = json.loads(request.body, parse_constant=_no_constant, parse_float=_finite)
-        return _no_nul(data, "body")
+        return _checked(data, "body")
 
     def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
-        return _no_nul(super().parse_querydict(data, list_fields, request), "query")
+        return _checked(super().parse_querydict(data, list_fields, request), "query")
 
 
 class ErrorOut(Schema):
@@ -263,8 +273,16 @@ def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
 def overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
     # Date arithmetic past year 9999 (a deadline computed from an instant near the end of the calendar) or a number
     # too large to store: the input is at fault, and no write happened (the error is raised before it).
-    logger.info("API input out of range on %s %s: %s", request.method, request.path, exc)
+    logger.warning("API input out of range on %s %s: %s", request.method, request.path, exc)
     return _error(request, 400, "数值或日期超出可处理的范围")
+
+
+@api.exception_handler(RecursionError)
+def too_deep(request: HttpRequest, exc: RecursionError) -> HttpResponse:
+    # Only input nests deeply enough for this (a segment expression of thousands of parentheses, a JSON body
+    # nested a thousand levels): refuse it as such. Reads only, or inside a transaction that rolls back.
+    logger.warning("API input nested too deeply on %s %s", request.method, request.path)
+    return _error(request, 400, "输入的嵌套层次过深（括号、NOT 或 JSON 层级过多），请简化后重试")
 
 
 @api.exception_handler(Exception)

@@ -250,3 +250,27 @@ def test_a_nul_character_anywhere_is_a_400(api: Client, method: str, path: str, 
         r = api.post(path, json.dumps(body), content_type="application/json")
     assert r.status_code == 400, r.content[:300]
     assert "NUL" in error_of(r)["detail"]
+
+
+@pytest.mark.parametrize(
+    "expression", ["(" * 5000 + "x" + ")" * 5000, "NOT " * 5000 + "x", "(" * 990 + "x" + ")" * 990]
+)
+def test_a_deeply_nested_segment_expression_is_a_400(api: Client, expression: str) -> None:
+    r = api.post("/api/v1/segments/evaluate", json.dumps({"expression": expression}), content_type="application/json")
+    assert 400 <= r.status_code < 500, r.content[:300]
+    error_of(r)
+
+
+@pytest.mark.parametrize("depth", [100, 900, 990, 5000, 100_000])
+def test_a_deeply_nested_json_body_is_a_400_and_nothing_is_stored(api: Client, depth: int) -> None:
+    from gridcare.workorders.models import WorkOrder
+
+    deep = "[" * depth + "]" * depth
+    body = (
+        '{"category": "consult", "description": "d", "caller_name": "张三", "caller_phone": "13800000000",'
+        ' "application_params": {"a": ' + deep + "}}"
+    )
+    r = api.post("/api/v1/workorders", body, content_type="application/json")
+    assert r.status_code == 400, r.content[:300]
+    error_of(r)
+    assert not WorkOrder.objects.exists()
