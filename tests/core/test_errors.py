@@ -274,3 +274,10 @@ def test_a_deeply_nested_json_body_is_a_400_and_nothing_is_stored(api: Client, d
     assert r.status_code == 400, r.content[:300]
     error_of(r)
     assert not WorkOrder.objects.exists()
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_a_form_over_the_limit_on_a_page_is_a_plain_413_page(client: Client, db: None) -> None:
+    r = client.post("/login/", {"username": "x" * 5000, "password": "y"})
+    assert r.status_code == 413
+    assert r["Content-Type"].startswith("text/html") and "提交的数据过大" in r.content.decode()
