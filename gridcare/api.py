@@ -17,6 +17,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver
 from django.utils import timezone
@@ -275,6 +276,21 @@ def overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
     # too large to store: the input is at fault, and no write happened (the error is raised before it).
     logger.warning("API input out of range on %s %s: %s", request.method, request.path, exc)
     return _error(request, 400, "数值或日期超出可处理的范围")
+
+
+@api.exception_handler(DataError)
+def data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # PostgreSQL refuses a text longer than its column or a number outside its type (SQLite stores both): the
+    # input is at fault. Services write inside transaction.atomic, so nothing of the request was kept.
+    logger.warning("API input refused by the database on %s %s: %s", request.method, request.path, exc)
+    return _error(request, 400, "输入的文本过长或数值超出范围，未保存；请缩短文本或检查数值后重试")
+
+
+@api.exception_handler(IntegrityError)
+def integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+    # Two requests raced for the same unique value (the services check first, the constraint decides).
+    logger.warning("API write conflicted on %s %s: %s", request.method, request.path, exc)
+    return _error(request, 409, "与已有数据冲突（可能刚被他人修改），请刷新后重试")
 
 
 @api.exception_handler(RecursionError)

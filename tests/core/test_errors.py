@@ -281,3 +281,28 @@ def test_a_form_over_the_limit_on_a_page_is_a_plain_413_page(client: Client, db:
     r = client.post("/login/", {"username": "x" * 5000, "password": "y"})
     assert r.status_code == 413
     assert r["Content-Type"].startswith("text/html") and "提交的数据过大" in r.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("what", ["workorder", "outage"])
+def test_text_longer_than_its_column_is_a_400_on_postgresql_and_nothing_is_stored(
+    transactional_db: None, api: Client, city: City, what: str
+) -> None:
+    # Transactional, as in production: each request commits or rolls back on its own.
+    from gridcare.core.models import Event
+    from gridcare.notices.models import Outage
+    from gridcare.workorders.models import WorkOrder
+
+    events = Event.objects.count()
+    if what == "workorder":
+        body: dict[str, Any] = {"category": "consult", "description": "d", "caller_name": "张" * 5000}
+        body["caller_phone"] = "13800000000"
+        r = api.post("/api/v1/workorders", json.dumps(body), content_type="application/json")
+    else:
+        body = {"kind": "planned", "title": "t" * 5000, "starts_at": "2030-01-01T00:00"}
+        body["feeders"] = [city.north_net.feeder.code]
+        r = api.post("/api/v1/notices/outages", json.dumps(body), content_type="application/json")
+    assert r.status_code == 400, r.content[:300]
+    error_of(r)
+    assert not WorkOrder.objects.exists() and not Outage.objects.exists()
+    assert Event.objects.count() == events
