@@ -65,9 +65,9 @@ MAX_JSON_DEPTH = 64
 
 
 def _checked(value: Any, where: str) -> Any:
-    """Refuse text with a NUL character (PostgreSQL cannot store it: the write fails with a 500, and no person
-    types one) and nesting deeper than MAX_JSON_DEPTH. Walked without recursion, so that any depth json.loads
-    accepted is refused here rather than overflowing the stack."""
+    """Refuse text with a NUL character or a lone surrogate (PostgreSQL cannot store either: the write fails with
+    a 500, and no person types one) and nesting deeper than MAX_JSON_DEPTH. Walked without recursion, so that
+    any depth json.loads accepted is refused here rather than overflowing the stack."""
     stack: list[tuple[Any, str, int]] = [(value, where, 0)]
     while stack:
         item, at, depth = stack.pop()
@@ -76,6 +76,11 @@ def _checked(value: Any, where: str) -> Any:
         if isinstance(item, str):
             if "\x00" in item:
                 raise ServiceError(f"{at} 中含有 NUL 字符（\\u0000），请删除后重试", field=at)
+            if not item.isascii():
+                try:  # a lone surrogate ("\ud800" in JSON) parses, but no database can encode it
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ServiceError(f"{at} 中含有无效的 Unicode 字符（单独的代理码位）", field=at) from None
         elif isinstance(item, dict):
             for key, inner in item.items():
                 stack.append((key, at, depth + 1))

@@ -20,14 +20,14 @@ from pydantic_core import PydanticCustomError
 # The largest integer both SQLite and PostgreSQL (bigint) store; ids and counts above it cannot exist.
 DB_INT_MAX = 2**63 - 1
 # Far beyond any table GridCare holds, and small enough that offset + limit never overflows.
-OFFSET_MAX = 10**9
+PAGE_OFFSET_MAX = 10**9
 YEAR_MIN, YEAR_MAX = 1901, 9999
 
 # The pydantic error type of an instant or date outside YEAR_MIN..YEAR_MAX: the API answers it with 400 (a value
 # that parses but is not acceptable), like the services' own refusals, and a malformed value with 422.
 RANGE_ERROR = "gridcare_out_of_range"
 
-Offset = Annotated[int, Field(ge=0, le=OFFSET_MAX, description=f"跳过的条数（0–{OFFSET_MAX}）")]
+Offset = Annotated[int, Field(ge=0, le=PAGE_OFFSET_MAX, description=f"跳过的条数（0–{PAGE_OFFSET_MAX}）")]
 Limit = Annotated[
     int,
     Field(
@@ -37,7 +37,7 @@ Limit = Annotated[
     ),
 ]
 ObjectId = Annotated[int, Field(ge=1, le=DB_INT_MAX, description="对象编号（正整数）")]
-PageNumber = Annotated[int, Field(ge=1, le=OFFSET_MAX, description="页码，从 1 开始")]
+PageNumber = Annotated[int, Field(ge=1, le=PAGE_OFFSET_MAX, description="页码，从 1 开始")]
 
 
 def _range_error(value: Any) -> PydanticCustomError:
@@ -62,9 +62,18 @@ def _year_of_text(value: Any) -> Any:
     return value
 
 
+# Real time zones lie between -12:00 and +14:00; ISO 8601 allows up to ±23:59, which PostgreSQL refuses to store.
+ZONE_OFFSET_MAX = dt.timedelta(hours=14)
+
+
 def _instant_in_range(value: dt.datetime) -> dt.datetime:
     # The year must hold wherever the instant is read: as given, in UTC (how it is stored) and in the service's
     # zone (how it is shown); near the ends of the calendar the conversion itself overflows.
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > ZONE_OFFSET_MAX:
+        raise PydanticCustomError(
+            RANGE_ERROR, "时区偏移须在 -12:00 到 +14:00 之间（收到 {value}）", {"value": str(value)[:40]}
+        )
     try:
         aware = value if timezone.is_aware(value) else timezone.make_aware(value)
         years = (value.year, aware.astimezone(dt.UTC).year, timezone.localtime(aware).year)

@@ -306,3 +306,17 @@ def test_text_longer_than_its_column_is_a_400_on_postgresql_and_nothing_is_store
     error_of(r)
     assert not WorkOrder.objects.exists() and not Outage.objects.exists()
     assert Event.objects.count() == events
+
+
+@pytest.mark.parametrize("etr", ["2030-01-01T10:00:00+19:02", "2030-01-01T10:00:00-14:30"])
+def test_an_offset_no_time_zone_has_is_a_400(api: Client, etr: str) -> None:
+    r = api.get("/api/v1/workorders/deadline-preview", {"category": "complaint_service", "accepted_at": etr})
+    assert r.status_code == 400, r.content[:300]
+    assert "accepted_at" in error_of(r)["errors"]
+
+
+def test_a_lone_surrogate_in_a_body_is_a_400(api: Client) -> None:
+    body = '{"category": "consult", "description": "bad \\udb97 text", "caller_name": "a", "caller_phone": "1"}'
+    r = api.post("/api/v1/workorders", body, content_type="application/json")
+    assert r.status_code == 400, r.content[:300]
+    assert "description" in error_of(r)["errors"]
