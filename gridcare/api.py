@@ -251,6 +251,8 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return _error(request, cause.status, cause.message, cause.errors)
     if exc.status_code == 400 and cause is not None:  # ninja could not parse the body
         return _error(request, 400, "请求体不是有效的 JSON（须为 UTF-8 编码的 JSON 文本）")
+    if exc.status_code == 403 and "CSRF" in str(exc):  # Ninja's session auth, in English
+        return _error(request, 403, "CSRF 校验失败：浏览器会话的写请求须带 X-CSRFToken 头（程序请改用 Bearer 令牌）")
     return _error(request, exc.status_code, str(exc))
 
 

@@ -320,3 +320,11 @@ def test_a_lone_surrogate_in_a_body_is_a_400(api: Client) -> None:
     r = api.post("/api/v1/workorders", body, content_type="application/json")
     assert r.status_code == 400, r.content[:300]
     assert "description" in error_of(r)["errors"]
+
+
+def test_a_session_write_without_csrf_token_is_a_json_403_in_chinese(city: City) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(city.agent)
+    r = browser.post("/api/v1/workorders", json.dumps({"category": "consult"}), content_type="application/json")
+    assert r.status_code == 403
+    assert "CSRF" in error_of(r)["detail"] and "X-CSRFToken" in r.json()["detail"]
