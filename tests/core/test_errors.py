@@ -328,3 +328,20 @@ def test_a_session_write_without_csrf_token_is_a_json_403_in_chinese(city: City)
     r = browser.post("/api/v1/workorders", json.dumps({"category": "consult"}), content_type="application/json")
     assert r.status_code == 403
     assert "CSRF" in error_of(r)["detail"] and "X-CSRFToken" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        "start: 0001-01-01\nend: 9999-12-31\nkwh: 5",
+        "start: 9999-12-15\nend: 9999-12-31\nkwh: 5",
+        {"start": "1850-01-01", "end": "1850-01-31", "kwh": 5},
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_in_a_bill_are_a_400(api: Client, usage: Any) -> None:
+    tariff = api.get("/api/v1/tariffs").json()[0]["id"]
+    r = api.post(
+        "/api/v1/tariffs/bill", json.dumps({"tariff_id": tariff, "usage": usage}), content_type="application/json"
+    )
+    assert r.status_code == 400, r.content[:300]
+    error_of(r)
