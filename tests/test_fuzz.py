@@ -103,11 +103,17 @@ def world(request: pytest.FixtureRequest, city: City, keep_test_connection: None
             "notice_id": [notice.pk],
             "plate": [vehicle.plate],
             "vehicle": [vehicle.plate],
-            "channel": ["sms", "email", "app"],
+            "channel": ["sms", "email", "app", "phone", "web"],  # notice channels and intake channels
             "action": ["take", "reply", "accept", "depart", "arrive", "done", "restore", "receive"],
             "category": ["repair", "complaint_service", "query_bill"],
             "feeders": [[feeder]],
             "tickets": [[order.number]],
+            "kind": ["planned", "temporary", "fault"],
+            "result": ["satisfied", "unsatisfied", "no_answer"],
+            "priority": [None, "urgent", "normal"],
+            "area_class": [None, "urban", "rural"],
+            "need": ["lv", "mv", "both"],
+            "engine": ["duckdb"],
         },
     )
 

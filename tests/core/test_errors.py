@@ -207,14 +207,37 @@ def test_an_unhandled_error_in_the_api_is_json_500_logged_without_a_traceback_in
     assert any("secret internals" in (rec.exc_text or "") or rec.exc_info for rec in caplog.records)
 
 
-def test_an_unhandled_error_on_a_page_is_a_plain_page(client: Client, db: None) -> None:
+def test_django_error_pages_are_plain_chinese_pages_or_json_under_api(client: Client, db: None) -> None:
+    from django.core.exceptions import PermissionDenied, SuspiciousOperation
+
     from gridcare import urls
     from gridcare.core import error_views
 
+    page = client.get("/login/").wsgi_request
+    api_request = client.get("/api/v1/x").wsgi_request
+    views = {
+        400: lambda r: urls.handler400(r, SuspiciousOperation("internals")),
+        403: lambda r: urls.handler403(r, PermissionDenied("internals")),
+        404: lambda r: urls.handler404(r, Exception("internals")),
+        500: urls.handler500,
+    }
     assert urls.handler500 is error_views.server_error
-    r = error_views.server_error(client.get("/login/").wsgi_request)
-    assert r.status_code == 500 and "服务器内部错误" in r.content.decode()
-    assert "Traceback" not in r.content.decode()
+    for status, view in views.items():
+        html = view(page)
+        assert html.status_code == status and html["Content-Type"].startswith("text/html")
+        assert "GridCare" in html.content.decode() and "internals" not in html.content.decode()
+        json_answer = view(api_request)
+        assert json_answer.status_code == status
+        assert json_answer["Content-Type"].startswith("application/json")
+        body = json.loads(json_answer.content)
+        assert set(body) == {"detail", "errors"} and "internals" not in body["detail"]
+
+
+def test_another_centres_customer_page_is_the_plain_404_page(city: City, client: Client) -> None:
+    client.force_login(city.dispatcher_north)
+    r = client.get(f"/customers/{city.south_customer.account_no}/")
+    assert r.status_code == 404 and "页面不存在" in r.content.decode()
+    assert city.south_customer.account_no not in r.content.decode()
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
