@@ -165,4 +165,6 @@ def test_bounds_of_pages_and_instants_are_in_the_openapi(client: Client, db: Non
     spec = client.get("/api/v1/openapi.json").json()
     params = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/workorders"]["get"]["parameters"]}
     assert params["offset"]["minimum"] == 0 and params["offset"]["maximum"] == 10**9
-    assert params["limit"]["minimum"] == 1 and params["limit"]["maximum"] == 500
+    from django.conf import settings
+
+    assert params["limit"]["minimum"] == 1 and params["limit"]["maximum"] == settings.GRIDCARE_API_PAGE_MAX
