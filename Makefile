@@ -7,7 +7,7 @@ DEMO_CUSTOMERS ?= 5000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "GridCare needs Python 3.11 or newer"'
@@ -37,6 +37,11 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The API fuzz test of `make test`, with many more examples per operation (override: make fuzz FUZZ_EXAMPLES=2000).
+FUZZ_EXAMPLES ?= 500
+fuzz: $(STAMP)
+	GRIDCARE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_fuzz.py -p no:cacheprovider -q
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

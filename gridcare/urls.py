@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic.base import RedirectView
 
 from gridcare.api import api
+from gridcare.core import error_views
 from gridcare.core import views as core_views
 from gridcare.org import views as org_views
 from gridcare.org.auth import ThrottledAdminAuthenticationForm
@@ -34,3 +35,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
+
+# DEBUG off: a plain Chinese page (JSON under /api/), never a traceback; see gridcare/core/error_views.py.
+handler400 = error_views.bad_request
+handler403 = error_views.permission_denied
+handler404 = error_views.page_not_found
+handler500 = error_views.server_error

@@ -103,3 +103,68 @@ def test_token_command_for_unknown_user_fails_clearly(db: None) -> None:
 
     with pytest.raises(CommandError, match="nobody"):
         call_command("token", "create", "--user", "nobody")
+
+
+def _models_of(annotation: Any, seen: set[type]) -> None:
+    """Every pydantic model an annotation reaches (through lists, unions, dicts and fields)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return
+        seen.add(annotation)
+        for field in annotation.model_fields.values():
+            _models_of(field.annotation, seen)
+    for arg in typing.get_args(annotation):
+        _models_of(arg, seen)
+
+
+def test_schema_names_are_unique_across_the_api(db: None) -> None:
+    """The OpenAPI document keys components by class name: two classes of one name silently become one, and
+    clients (and the fuzz test) then send and expect the wrong fields."""
+    from collections import defaultdict
+
+    from gridcare.api import api
+
+    seen: set[type] = set()
+    for _prefix, router in api._routers:
+        for path_view in router.path_operations.values():
+            for operation in path_view.operations:
+                for model in operation.models:
+                    _models_of(model, seen)
+                for response_model in operation.response_models.values():
+                    _models_of(response_model, seen)
+    by_name: dict[str, set[str]] = defaultdict(set)
+    for model in seen:
+        by_name[model.__name__].add(f"{model.__module__}.{model.__qualname__}")
+    assert len(seen) > 50
+    assert {name: where for name, where in by_name.items() if len(where) > 1} == {}
+
+
+def test_every_operation_documents_its_errors_with_the_error_schema(client: Client, db: None) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"detail", "errors"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            documented = operation["responses"]
+            for status in ("400", "404"):
+                ref = documented[status]["content"]["application/json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/Error", (method, path, status)
+            if operation.get("security"):
+                assert {"401", "403"} <= set(documented), (method, path)
+            if operation.get("requestBody"):
+                assert {"413", "422"} <= set(documented), (method, path)
+            if operation.get("parameters"):
+                assert "422" in documented, (method, path)
+
+
+def test_bounds_of_pages_and_instants_are_in_the_openapi(client: Client, db: None) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    params = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/workorders"]["get"]["parameters"]}
+    assert params["offset"]["minimum"] == 0 and params["offset"]["maximum"] == 10**9
+    from django.conf import settings
+
+    assert params["limit"]["minimum"] == 1 and params["limit"]["maximum"] == settings.GRIDCARE_API_PAGE_MAX

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from gridcare.core.apitypes import Limit
 from gridcare.customers import selectors
 from gridcare.customers.models import Customer
 
@@ -60,7 +60,7 @@ class PathNode(Schema):
 
 class SearchFilters(Schema):
     q: str = ""
-    limit: int = 20
+    limit: Limit = 20
 
 
 class CustomerPage(Schema):
@@ -84,8 +84,7 @@ def brief(c: Customer) -> dict[str, object]:
 
 @router.get("", response=CustomerPage, summary="按户号、电话、户名或地址查找客户")
 def search(request: HttpRequest, filters: Query[SearchFilters]) -> dict[str, object]:
-    limit = max(1, min(filters.limit, settings.GRIDCARE_API_PAGE_MAX))
-    found = selectors.customer_search(user=request.auth, query=filters.q, limit=limit)  # type: ignore[attr-defined]
+    found = selectors.customer_search(user=request.auth, query=filters.q, limit=filters.limit)  # type: ignore[attr-defined]
     return {"count": len(found), "results": [brief(c) for c in found]}
 
 

@@ -15,6 +15,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from gridcare.core.apitypes import Day, Instant, Limit, ObjectId, Offset
 from gridcare.core.calendar import load_calendar
 from gridcare.core.errors import ServiceError
 from gridcare.dsm import billing, selectors, services
@@ -127,12 +128,11 @@ class CustomerLoadOut(Schema):
 
 
 @router.get("/customers/{account_no}/load", response=CustomerLoadOut, summary="客户 96 点负荷与日统计")
-def customer_load(request: HttpRequest, account_no: str, day: str | None = None, days: int = 7) -> dict[str, Any]:
-    day_to = _parse_day(day)
+def customer_load(request: HttpRequest, account_no: str, day: Day | None = None, days: int = 7) -> dict[str, Any]:
     load = selectors.customer_load(
         user=request.auth,  # type: ignore[attr-defined]
         account_no=account_no,
-        day_to=day_to,
+        day_to=day,
         days=max(1, min(days, 62)),
     )
     return {
@@ -152,8 +152,8 @@ class FeederLoadOut(Schema):
 
 
 @router.get("/feeders/{code}/load", response=FeederLoadOut, summary="线路与台区负荷、过载告警")
-def feeder_load(request: HttpRequest, code: str, day: str | None = None) -> dict[str, Any]:
-    load = selectors.feeder_load(user=request.auth, code=code, day=_parse_day(day))  # type: ignore[attr-defined]
+def feeder_load(request: HttpRequest, code: str, day: Day | None = None) -> dict[str, Any]:
+    load = selectors.feeder_load(user=request.auth, code=code, day=day)  # type: ignore[attr-defined]
     return {
         "feeder": load.feeder.code,
         "day": load.day.isoformat() if load.day else None,
@@ -163,25 +163,14 @@ def feeder_load(request: HttpRequest, code: str, day: str | None = None) -> dict
     }
 
 
-def _parse_day(day: str | None) -> dt.date | None:
-    if not day:
-        return None
-    try:
-        return dt.date.fromisoformat(day)
-    except ValueError:
-        raise ServiceError(
-            f"日期格式应为 2024-07-01 / day must look like 2024-07-01, got {day!r}", field="day"
-        ) from None
-
-
 # --- orderly-use plans (有序用电) and demand-response events -----------------------------------------
 
 
 class PlanIn(Schema):
     name: str = Field(..., description="方案名称")
     target_mw: Decimal = Field(..., description="削减目标（MW），如 1.5")
-    window_start: dt.datetime = Field(..., description="开始时间，ISO 8601；不带时区按 Asia/Shanghai")
-    window_end: dt.datetime = Field(..., description="结束时间")
+    window_start: Instant = Field(..., description="开始时间，ISO 8601；不带时区按 Asia/Shanghai")
+    window_end: Instant = Field(..., description="结束时间")
     feeders: list[str] = Field(..., description="线路编码，见 GET /api/v1/grid/feeders")
 
 
@@ -377,12 +366,11 @@ def _feeders(user: Any, codes: list[str]) -> list[Feeder]:
 
 
 @router.get("/plans", response=PlanPage, summary="有序用电方案列表")
-def plan_list(request: HttpRequest, status: str = "", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def plan_list(request: HttpRequest, status: str = "", limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]
     require(user, PLANNERS, "查看有序用电方案")
     qs = selectors.plan_list(user=user, status=status)
-    limit = max(1, min(limit, 200))
-    offset = max(0, offset)
+    limit = min(limit, 200)  # a plan carries its allocations: pages stay small
     return {"count": qs.count(), "results": [_plan_out(p) for p in qs[offset : offset + limit]]}
 
 
@@ -408,14 +396,14 @@ def plan_create(request: HttpRequest, payload: PlanIn) -> Status[dict[str, Any]]
 
 
 @router.get("/plans/{pk}", response=PlanOut, summary="有序用电方案详情")
-def plan_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+def plan_detail(request: HttpRequest, pk: ObjectId) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]
     require(user, PLANNERS, "查看有序用电方案")
     return _plan_out(selectors.plan_get(user=user, pk=pk))
 
 
 @router.post("/plans/{pk}/event", response={201: EventOut}, summary="由方案生成需求响应事件并通知入选客户")
-def plan_to_event(request: HttpRequest, pk: int) -> Status[dict[str, Any]]:
+def plan_to_event(request: HttpRequest, pk: ObjectId) -> Status[dict[str, Any]]:
     user = request.auth  # type: ignore[attr-defined]
     require(user, PLANNERS, "下发需求响应事件")
     event = services.dr_event_create(
@@ -425,13 +413,13 @@ def plan_to_event(request: HttpRequest, pk: int) -> Status[dict[str, Any]]:
 
 
 @router.get("/events", response=list[EventOut], summary="需求响应事件列表")
-def event_list(request: HttpRequest, status: str = "", limit: int = 50) -> list[dict[str, Any]]:
+def event_list(request: HttpRequest, status: str = "", limit: Limit = 50) -> list[dict[str, Any]]:
     user = request.auth  # type: ignore[attr-defined]
     require(user, PLANNERS, "查看需求响应事件")
     qs = selectors.events_visible(user=user)
     if status:
         qs = qs.filter(status=status)
-    return [_event_out(e) for e in qs[: max(1, min(limit, 200))]]
+    return [_event_out(e) for e in qs[: min(limit, 200)]]
 
 
 @router.get("/events/{event_id}", response=EventOut, summary="需求响应事件详情（含参与客户）")

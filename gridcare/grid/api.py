@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from gridcare.core.apitypes import Limit, Offset
 from gridcare.customers.api import CustomerBrief, brief
 from gridcare.grid import selectors
 
@@ -37,8 +37,8 @@ class AreaOut(Schema):
 
 
 class Page(Schema):
-    limit: int = 100
-    offset: int = 0
+    limit: Limit = 100
+    offset: Offset = 0
 
 
 class CustomersBelow(Schema):
@@ -47,9 +47,7 @@ class CustomersBelow(Schema):
 
 
 def _page(page: Page) -> slice:
-    limit = max(1, min(page.limit, settings.GRIDCARE_API_PAGE_MAX))
-    offset = max(0, page.offset)
-    return slice(offset, offset + limit)
+    return slice(page.offset, page.offset + page.limit)
 
 
 @router.get("/substations", response=list[SubstationOut])

@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.security import HttpBearer, SessionAuth
 from ninja.security.base import AuthBase
 
+from gridcare.core.apitypes import Instant, Limit, ObjectId
 from gridcare.customers.selectors import customer_get
 from gridcare.notices import selectors, services
 from gridcare.notices.audiences import Audience
@@ -34,8 +35,8 @@ class OutageIn(Schema):
     kind: str
     title: str
     cause: str = ""
-    starts_at: dt.datetime
-    ends_at: dt.datetime | None = None
+    starts_at: Instant
+    ends_at: Instant | None = None
     feeders: list[str] = []
     areas: list[str] = []
     service_points: list[str] = []
@@ -44,8 +45,8 @@ class OutageIn(Schema):
 class OutagePatch(Schema):
     title: str | None = None
     cause: str | None = None
-    starts_at: dt.datetime | None = None
-    ends_at: dt.datetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     feeders: list[str] | None = None
     areas: list[str] | None = None
     service_points: list[str] | None = None
@@ -64,12 +65,12 @@ class ReasonIn(Schema):
 
 
 class EtrIn(Schema):
-    etr: dt.datetime
+    etr: Instant
     reason: str
 
 
 class RestoreIn(Schema):
-    restored_at: dt.datetime
+    restored_at: Instant
     note: str = ""
 
 
@@ -231,11 +232,11 @@ def message_out(m: Message) -> dict[str, Any]:
 
 
 @router.get("/outages", response=list[OutageOut], summary="停电信息列表（数据范围内）")
-def outage_list(request: HttpRequest, status: str = "", limit: int = 100) -> list[dict[str, Any]]:
+def outage_list(request: HttpRequest, status: str = "", limit: Limit = 100) -> list[dict[str, Any]]:
     qs = selectors.outages_visible(user=_user(request))
     if status:
         qs = qs.filter(status=status)
-    return [outage_out(o) for o in qs[: max(1, min(limit, 500))]]
+    return [outage_out(o) for o in qs[:limit]]
 
 
 @router.post("/outages", response={201: OutageOut}, summary="新建停电信息（草稿）")
@@ -265,12 +266,12 @@ def outage_create(request: HttpRequest, data: OutageIn) -> Status[dict[str, Any]
 
 
 @router.get("/outages/{outage_id}", response=OutageOut, summary="停电信息")
-def outage_detail(request: HttpRequest, outage_id: int) -> dict[str, Any]:
+def outage_detail(request: HttpRequest, outage_id: ObjectId) -> dict[str, Any]:
     return outage_out(selectors.outage_get(user=_user(request), pk=outage_id))
 
 
 @router.post("/outages/{outage_id}/publish", response=NoticeOut, summary="发布并通知受影响客户")
-def outage_publish(request: HttpRequest, outage_id: int, data: PublishIn) -> dict[str, Any]:
+def outage_publish(request: HttpRequest, outage_id: ObjectId, data: PublishIn) -> dict[str, Any]:
     user = _user(request)
     outage = selectors.outage_get(user=user, pk=outage_id, action="outage.edit")
     notice = services.outage_publish(
@@ -280,7 +281,7 @@ def outage_publish(request: HttpRequest, outage_id: int, data: PublishIn) -> dic
 
 
 @router.patch("/outages/{outage_id}", response=list[NoticeOut], summary="修改停电信息（时间或范围变化时重新通知）")
-def outage_update(request: HttpRequest, outage_id: int, data: OutagePatch) -> list[dict[str, Any]]:
+def outage_update(request: HttpRequest, outage_id: ObjectId, data: OutagePatch) -> list[dict[str, Any]]:
     user = _user(request)
     outage = selectors.outage_get(user=user, pk=outage_id, action="outage.edit")
     scope: dict[str, Any] = {}
@@ -307,7 +308,7 @@ def outage_update(request: HttpRequest, outage_id: int, data: OutagePatch) -> li
 
 
 @router.post("/outages/{outage_id}/cancel", response={200: NoticeOut, 204: None}, summary="取消停电")
-def outage_cancel(request: HttpRequest, outage_id: int, data: ReasonIn) -> Any:
+def outage_cancel(request: HttpRequest, outage_id: ObjectId, data: ReasonIn) -> Any:
     user = _user(request)
     notice = services.outage_cancel(
         outage=selectors.outage_get(user=user, pk=outage_id, action="outage.edit"), reason=data.reason, actor=user
@@ -316,7 +317,7 @@ def outage_cancel(request: HttpRequest, outage_id: int, data: ReasonIn) -> Any:
 
 
 @router.post("/outages/{outage_id}/etr", response={200: NoticeOut, 204: None}, summary="更新预计恢复送电时间")
-def outage_etr(request: HttpRequest, outage_id: int, data: EtrIn) -> Any:
+def outage_etr(request: HttpRequest, outage_id: ObjectId, data: EtrIn) -> Any:
     user = _user(request)
     outage = selectors.outage_get(user=user, pk=outage_id, action="outage.edit")
     notice = services.outage_update_etr(outage=outage, etr=data.etr, reason=data.reason, actor=user)
@@ -324,14 +325,14 @@ def outage_etr(request: HttpRequest, outage_id: int, data: EtrIn) -> Any:
 
 
 @router.post("/outages/{outage_id}/restore", response=NoticeOut, summary="恢复送电并通知")
-def outage_restore(request: HttpRequest, outage_id: int, data: RestoreIn) -> dict[str, Any]:
+def outage_restore(request: HttpRequest, outage_id: ObjectId, data: RestoreIn) -> dict[str, Any]:
     user = _user(request)
     outage = selectors.outage_get(user=user, pk=outage_id, action="outage.edit")
     return notice_out(services.outage_restore(outage=outage, restored_at=data.restored_at, note=data.note, actor=user))
 
 
 @router.post("/outages/{outage_id}/preview", response=PreviewOut, summary="预览通知内容")
-def outage_preview(request: HttpRequest, outage_id: int, data: PreviewIn) -> dict[str, str]:
+def outage_preview(request: HttpRequest, outage_id: ObjectId, data: PreviewIn) -> dict[str, str]:
     user = _user(request)
     outage = selectors.outage_get(user=user, pk=outage_id)
     customer = customer_get(user=user, account_no=data.account_no) if data.account_no else None
@@ -341,14 +342,16 @@ def outage_preview(request: HttpRequest, outage_id: int, data: PreviewIn) -> dic
 
 
 @router.get("/notices/{notice_id}", response=NoticeOut, summary="通知与发送统计")
-def notice_detail(request: HttpRequest, notice_id: int) -> dict[str, Any]:
+def notice_detail(request: HttpRequest, notice_id: ObjectId) -> dict[str, Any]:
     return notice_out(selectors.notice_get(user=_user(request), pk=notice_id), stats=True)
 
 
 @router.get("/notices/{notice_id}/messages", response=list[MessageOut], summary="通知的逐条发送记录")
-def notice_messages(request: HttpRequest, notice_id: int, status: str = "", limit: int = 200) -> list[dict[str, Any]]:
+def notice_messages(
+    request: HttpRequest, notice_id: ObjectId, status: str = "", limit: Limit = 200
+) -> list[dict[str, Any]]:
     notice = selectors.notice_get(user=_user(request), pk=notice_id)
-    return [message_out(m) for m in selectors.notice_messages(notice, status=status, limit=max(1, min(limit, 1000)))]
+    return [message_out(m) for m in selectors.notice_messages(notice, status=status, limit=limit)]
 
 
 @router.post("/announcements", response={201: NoticeOut}, summary="发布政策/电价公告")

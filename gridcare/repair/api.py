@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from gridcare.core.apitypes import Day, Instant, Limit, ObjectId
 from gridcare.core.errors import Conflict, NotFound, ServiceError
 from gridcare.org import policy
 from gridcare.org.roles import Role
@@ -29,7 +30,7 @@ class SegmentOut(Schema):
     who: str
 
 
-class OutageOut(Schema):
+class RepairOutageOut(Schema):
     id: int
     level: str
     state: str
@@ -57,7 +58,7 @@ class TicketOut(Schema):
     segments: list[SegmentOut]
     arrival_minutes: float | None
     arrival_target: float
-    outage: OutageOut | None
+    outage: RepairOutageOut | None
 
 
 class CandidateOut(Schema):
@@ -75,7 +76,7 @@ class AssignIn(Schema):
     vehicle: str = Field(..., description="车牌")
 
 
-class ReasonIn(Schema):
+class RepairReasonIn(Schema):
     reason: str = ""
 
 
@@ -97,8 +98,8 @@ class QueueIn(Schema):
     tickets: list[str] = Field(..., description="工单编号，按新的先后顺序")
 
 
-class EtrIn(Schema):
-    etr: dt.datetime | None = None
+class RepairEtrIn(Schema):
+    etr: Instant | None = None
     reason: str = ""
 
 
@@ -226,7 +227,7 @@ def ack(request: HttpRequest, number: str) -> dict[str, Any]:
 
 @router.get("/tickets/{number}/candidates", response=list[CandidateOut], summary="按预计到达时间排序的候选车辆")
 def candidates(
-    request: HttpRequest, number: str, need: str | None = None, unit: str | None = None, limit: int = 10
+    request: HttpRequest, number: str, need: str | None = None, unit: str | None = None, limit: Limit = 10
 ) -> list[dict[str, Any]]:
     user = _user(request)
     t = _ticket(user, number)
@@ -268,7 +269,7 @@ def assign(request: HttpRequest, number: str, payload: AssignIn) -> dict[str, An
 
 
 @router.post("/tickets/{number}/recall", response=TicketOut, summary="撤回车辆任务（含车载终端上的副本）")
-def recall(request: HttpRequest, number: str, payload: ReasonIn) -> dict[str, Any]:
+def recall(request: HttpRequest, number: str, payload: RepairReasonIn) -> dict[str, Any]:
     user = _user(request)
     rs.repair_recall(ticket=_ticket(user, number, "repair.recall"), actor=user, reason=payload.reason or "调度撤回")
     return ticket_out(_ticket(user, number))
@@ -320,7 +321,7 @@ def crew_assignments(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/crew/assignments/{pk}/fault", response=TicketOut, summary="回填故障记录")
-def fault(request: HttpRequest, pk: int, payload: FaultIn) -> dict[str, Any]:
+def fault(request: HttpRequest, pk: ObjectId, payload: FaultIn) -> dict[str, Any]:
     user = _user(request)
     policy.require_role(user, "repair.crew")
     a = _assignment(user, pk)
@@ -343,7 +344,7 @@ CREW_ACTION_LABELS = {
 
 
 @router.post("/crew/assignments/{pk}/{action}", response=TicketOut, summary="班组操作：接单/拒单/出发/到达/修复/复电")
-def crew_action(request: HttpRequest, pk: int, action: str, payload: PositionIn) -> dict[str, Any]:
+def crew_action(request: HttpRequest, pk: ObjectId, action: str, payload: PositionIn) -> dict[str, Any]:
     user = _user(request)
     policy.require_role(user, "repair.crew")
     if action not in CREW_ACTIONS:
@@ -372,8 +373,8 @@ def crew_action(request: HttpRequest, pk: int, action: str, payload: PositionIn)
     return ticket_out(t)
 
 
-@router.post("/outages/{pk}/etr", response=OutageOut, summary="更新预计恢复时间（只能推后，须说明原因）")
-def etr(request: HttpRequest, pk: int, payload: EtrIn) -> dict[str, Any] | None:
+@router.post("/outages/{pk}/etr", response=RepairOutageOut, summary="更新预计恢复时间（只能推后，须说明原因）")
+def etr(request: HttpRequest, pk: ObjectId, payload: RepairEtrIn) -> dict[str, Any] | None:
     user = _user(request)
     policy.require_role(user, "repair.etr")
     gone = f"故障研判 {pk} 不存在或不在您的数据范围内"
@@ -386,15 +387,13 @@ def etr(request: HttpRequest, pk: int, payload: EtrIn) -> dict[str, Any] | None:
 
 
 @router.get("/reports/segments", summary="各环节达标率：按单位、按人员，谁耽误了时间")
-def segment_report(
-    request: HttpRequest, date_from: dt.date | None = None, date_to: dt.date | None = None
-) -> dict[str, Any]:
+def segment_report(request: HttpRequest, date_from: Day | None = None, date_to: Day | None = None) -> dict[str, Any]:
     user = _user(request)
     return reports.segment_report(tickets=reports.tickets_in(user=user, date_from=date_from, date_to=date_to))
 
 
 @router.get("/reports/busy", summary="车辆忙闲率：按单位、按小时")
-def busy_report(request: HttpRequest, day: dt.date | None = None) -> dict[str, Any]:
+def busy_report(request: HttpRequest, day: Day | None = None) -> dict[str, Any]:
     return reports.busy_rates(user=_user(request), day=day)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from gridcare.core.apitypes import Day, Limit, ObjectId, PageNumber
 from gridcare.core.errors import Forbidden, NotFound
 from gridcare.org.policy import POLICY
 from gridcare.org.roles import Role
@@ -45,20 +45,20 @@ class CategoryIn(Schema):
     path: list[str]
 
 
-class PublishIn(Schema):
+class CataloguePublishIn(Schema):
     note: str = ""
 
 
 class RunIn(Schema):
-    as_of: dt.date
+    as_of: Day
     tags: list[str] | None = None
     engine: str = "duckdb"
 
 
 class SegmentEvalIn(Schema):
     expression: str
-    page: int = 1
-    page_size: int = 20
+    page: PageNumber = 1
+    page_size: Limit = 20
 
 
 class SegmentIn(Schema):
@@ -98,7 +98,7 @@ def versions_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get("/versions/compare", summary="比较两个目录版本（新增/删除/修改的标签与规则）")
-def versions_compare(request: HttpRequest, a: int, b: int) -> dict[str, Any]:
+def versions_compare(request: HttpRequest, a: ObjectId, b: ObjectId) -> dict[str, Any]:
     require(request, READERS)
     return selectors.version_compare(a, b)
 
@@ -144,7 +144,7 @@ def tag_delete(request: HttpRequest, code: str) -> dict[str, Any]:
 
 
 @router.post("/draft/publish", summary="发布草稿为新版本")
-def publish(request: HttpRequest, payload: PublishIn) -> dict[str, Any]:
+def publish(request: HttpRequest, payload: CataloguePublishIn) -> dict[str, Any]:
     version = services.catalogue_publish(actor=require(request, EDITORS), note=payload.note)
     return {"number": version.number, "tags": len(version.snapshot["tags"])}
 
@@ -176,7 +176,7 @@ def runs_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get("/runs/{run_id}", summary="一次计算的覆盖范围、单值校验与评估报告")
-def run_get(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def run_get(request: HttpRequest, run_id: ObjectId) -> dict[str, Any]:
     require(request, READERS)
     run = selectors.run_get(run_id)
     return {

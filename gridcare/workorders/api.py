@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
+from gridcare.core.apitypes import Day, Instant, Limit, Offset
 from gridcare.core.errors import NotFound, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_for_intake
@@ -34,7 +34,7 @@ class WorkOrderIn(Schema):
     area_class: str | None = None
     application_params: dict[str, Any] = Field(default_factory=dict)
     reply_text: str = Field("", description="咨询、查询类可当场答复")
-    call_ended_at: dt.datetime | None = Field(
+    call_ended_at: Instant | None = Field(
         None, description="客户挂机时间（话务系统/IVR 提供；故障报修的 A 点，缺省为受理时间）"
     )
 
@@ -109,7 +109,7 @@ class VisitIn(Schema):
     note: str = ""
 
 
-class EventOut(Schema):
+class WorkOrderEventOut(Schema):
     at: dt.datetime
     actor: str
     action: str
@@ -137,7 +137,7 @@ class KnownOutageOut(Schema):
 
 class DeadlinePreviewIn(Schema):
     category: str = Field(..., description="分类编码，如 complaint_service")
-    accepted_at: dt.datetime = Field(..., description="受理时刻，ISO 8601；不带时区按北京时间")
+    accepted_at: Instant = Field(..., description="受理时刻，ISO 8601；不带时区按北京时间")
     account_no: str | None = Field(None, description="客户户号（按其城乡类别、用电类别取时限）")
     priority: str | None = None
     area_class: str | None = Field(None, description="urban | rural | remote；缺省取客户的，否则 urban")
@@ -167,12 +167,12 @@ class ListFilters(Schema):
     category: str = ""
     unit: str = ""
     channel: str = ""
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
     q: str = ""
     sort: str = "-accepted_at"
-    limit: int = 50
-    offset: int = 0
+    limit: Limit = 50
+    offset: Offset = 0
 
 
 def out(order: WorkOrder) -> dict[str, Any]:
@@ -343,9 +343,8 @@ def list_orders(request: HttpRequest, filters: Query[ListFilters]) -> dict[str, 
         sort=filters.sort,
     )
     qs = selectors.order_list(user=user, f=f).select_related("repeat_of", "main")
-    limit = max(1, min(filters.limit, settings.GRIDCARE_API_PAGE_MAX))
-    offset = max(0, filters.offset)
-    return {"count": qs.count(), "results": [out(o) for o in qs[offset : offset + limit]]}
+    page = slice(filters.offset, filters.offset + filters.limit)
+    return {"count": qs.count(), "results": [out(o) for o in qs[page]]}
 
 
 @router.get("/{number}", response=WorkOrderDetail, summary="工单详情")
@@ -353,7 +352,7 @@ def get_order(request: HttpRequest, number: str) -> dict[str, Any]:
     return detail(selectors.order_get(user=request.auth, number=number))  # type: ignore[attr-defined]
 
 
-@router.get("/{number}/events", response=list[EventOut], summary="工单处理记录")
+@router.get("/{number}/events", response=list[WorkOrderEventOut], summary="工单处理记录")
 def events(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     order = selectors.order_get(user=request.auth, number=number)  # type: ignore[attr-defined]
     return [

@@ -66,4 +66,6 @@ def test_load_api(loaded: City, client: Client) -> None:
     assert body["days"][0]["max_kw"] == 400.0 and len(body["curves"]["2024-07-01"]) == 96
     feeder = client.get(f"/api/v1/dsm/feeders/{loaded.north_net.feeder.code}/load").json()
     assert feeder["warnings"][0]["level"] == "overload"
-    assert client.get(f"/api/v1/dsm/feeders/{loaded.north_net.feeder.code}/load?day=bad").status_code == 400
+    # A malformed date is a 422 naming the field, as for every date parameter of the API (gridcare.core.apitypes.Day).
+    bad = client.get(f"/api/v1/dsm/feeders/{loaded.north_net.feeder.code}/load?day=bad")
+    assert bad.status_code == 422 and "day" in bad.json()["errors"]

@@ -149,13 +149,18 @@ class Node:
 
     def date(self) -> dt.date:
         if isinstance(self.value, dt.datetime):
-            return self.value.date()
-        if isinstance(self.value, dt.date):
-            return self.value
-        try:
-            return dt.date.fromisoformat(self.text().strip())
-        except ValueError:
-            raise self.error(f"expected a date like 2024-07-01, got {self.value!r}") from None
+            day = self.value.date()
+        elif isinstance(self.value, dt.date):
+            day = self.value
+        else:
+            try:
+                day = dt.date.fromisoformat(self.text().strip())
+            except ValueError:
+                raise self.error(f"expected a date like 2024-07-01, got {self.value!r}") from None
+        # The API's bounds (gridcare.core.apitypes.YEAR_MIN/YEAR_MAX): date arithmetic near year 1 or 9999 fails.
+        if not 1901 <= day.year <= 9999:
+            raise self.error(f"the year must lie between 1901 and 9999, got {day.isoformat()}")
+        return day
 
     def boolean(self) -> bool:
         if isinstance(self.value, bool):

@@ -78,8 +78,11 @@ def billing_months(start: dt.date, end: dt.date) -> int:
     (15 June – 14 July is one month, not the two calendar months it touches); anything else counts the calendar
     months it touches, a partial month as one."""
     for months in range(1, months_touched(start, end) + 1):
-        if _add_months(start, months) - dt.timedelta(days=1) == end:
-            return months
+        try:
+            if _add_months(start, months) - dt.timedelta(days=1) == end:
+                return months
+        except ValueError:  # a cycle ending in December 9999 would close in year 10000: not whole months
+            break
     return months_touched(start, end)
 
 
