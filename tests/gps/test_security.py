@@ -253,7 +253,13 @@ def test_control_characters_in_a_device_id_are_refused_and_in_attributes_strippe
 def test_a_body_over_the_limit_is_413_not_an_html_400(endpoint: Endpoint) -> None:
     port, path = endpoint.port, endpoint.path
     body = b"id=" + b"x" * (3 * 1024 * 1024)
-    status, text = send(port, "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if endpoint.kind == "listener":
+        # The listener answers from the declared length and closes without reading the body; a client still
+        # writing 3 MB would then see a broken pipe before it reads the answer (timing-dependent). Declare it only.
+        headers["Content-Length"] = str(len(body))
+        body = b""
+    status, text = send(port, "POST", path, body, headers)
     assert status == 413 and "body too large" in text and "<html" not in text.lower()
     assert not TrackPoint.objects.exists()
 
