@@ -6,3 +6,12 @@ class RepairConfig(AppConfig):
     name = "gridcare.repair"
     label = "repair"
     verbose_name = _("故障抢修")
+
+    def ready(self) -> None:
+        # Repair hangs its ticket and A–H flow off 故障报修 orders through the work-order kind registry: work
+        # orders call these hooks and never import repair (docs/architecture.md, "a new work-order kind").
+        from gridcare.repair.orders import RepairOrders
+        from gridcare.workorders.kinds import register
+        from gridcare.workorders.models import CategoryKind
+
+        register(CategoryKind.REPAIR, RepairOrders())

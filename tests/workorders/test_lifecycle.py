@@ -102,12 +102,30 @@ def test_repeat_calls_count_on_the_main_order_and_merge_unmerge(city: City) -> N
     assert first.call_count == 2
     child = svc.workorder_merge(child=second, main=first, actor=city.agent, reason="同一诉求")
     first.refresh_from_db()
-    assert child.status == Status.MERGED and child.main == first and first.call_count == 3
+    # Two calls, counted once each: intake already counted the repeat on the first order, so merging adds none.
+    assert child.status == Status.MERGED and child.main == first and first.call_count == 2
     assert not Deadline.objects.filter(order=child, state="pending").exists()
     back = svc.workorder_unmerge(child=child, actor=city.agent, reason="不是同一诉求")
     first.refresh_from_db()
     assert back.status == Status.DISPATCHED and back.main is None and first.call_count == 2
     assert Deadline.objects.filter(order=back, state="pending").exists()
+
+
+def test_merging_an_order_that_is_not_a_repeat_counts_its_calls_once(city: City) -> None:
+    first = complaint(city, bj(2026, 11, 2, 9))
+    other = complaint(city, bj(2026, 11, 9, 9))  # a week later: outside the repeat window, its own matter
+    later = complaint(city, bj(2026, 11, 9, 10))  # a repeat of `other`, counted there
+    other.refresh_from_db()
+    assert later.repeat_of == other and other.call_count == 2 and first.call_count == 1
+    svc.workorder_merge(child=later, main=other, actor=city.agent, reason="同一诉求")
+    other.refresh_from_db()
+    assert other.call_count == 2  # the repeat was already counted on `other`
+    child = svc.workorder_merge(child=svc.workorder_unmerge(child=later, actor=city.agent), main=first, actor=city.agent)
+    first.refresh_from_db()
+    assert child.main == first and first.call_count == 2  # `later` is not a repeat of `first`: its call is new there
+    svc.workorder_unmerge(child=child, actor=city.agent)
+    first.refresh_from_db()
+    assert first.call_count == 1
 
 
 def test_unrelated_or_old_calls_are_not_repeats(city: City) -> None:
@@ -282,7 +300,7 @@ def test_a_call_after_a_merge_counts_on_the_main_order_and_cancelled_orders_are_
     third = complaint(city, bj(2026, 11, 2, 11))
     assert third.repeat_of == first
     first.refresh_from_db()
-    assert first.call_count == 4  # first call, the repeat, the merge, the third call
+    assert first.call_count == 3  # three calls, each counted once (the merge adds no call)
     other = f.make_customer(city.north_customer.service_unit, city.north_customer.service_point.transformer_area)
     cancelled = complaint(city, bj(2026, 11, 3, 9), customer=other)
     svc.workorder_cancel(order=cancelled, actor=city.agent, reason="客户撤诉")

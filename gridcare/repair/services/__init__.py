@@ -1,0 +1,61 @@
+"""Every write of the repair flow, by stage: a call becomes a ticket in a probable outage (`intake`), the
+ticket is sent, received and given to a vehicle's queue (`dispatch`), the crew departs, arrives, records the
+fault and restores power (`site`), outages get an ETR and a public notice (`outages`), vehicles' duty and
+status (`vehicles`). Each stamps its A–H point from the real event, with an audit event, atomically; the
+work order itself changes only through the work-order services.
+"""
+
+from gridcare.repair.services._base import ACTIVE, RULE, Actor
+from gridcare.repair.services.dispatch import (
+    repair_accept,
+    repair_assign,
+    repair_decline,
+    repair_device_receive,
+    repair_queue_reorder,
+    repair_recall,
+    repair_recalled_from_center,
+    repair_receive,
+    repair_send,
+    repair_ticket_close,
+    repair_transfer,
+)
+from gridcare.repair.services.intake import call_ended_check, repair_ticket_open
+from gridcare.repair.services.outages import outage_publish, outage_set_etr
+from gridcare.repair.services.site import (
+    repair_arrive,
+    repair_callback,
+    repair_depart,
+    repair_done,
+    repair_fault_record,
+    repair_restore,
+)
+from gridcare.repair.services.vehicles import open_tickets_q, vehicle_set_duty
+
+__all__ = [
+    "ACTIVE",
+    "RULE",
+    "Actor",
+    "call_ended_check",
+    "open_tickets_q",
+    "outage_publish",
+    "outage_set_etr",
+    "repair_accept",
+    "repair_arrive",
+    "repair_assign",
+    "repair_callback",
+    "repair_decline",
+    "repair_depart",
+    "repair_device_receive",
+    "repair_done",
+    "repair_fault_record",
+    "repair_queue_reorder",
+    "repair_recall",
+    "repair_recalled_from_center",
+    "repair_receive",
+    "repair_restore",
+    "repair_send",
+    "repair_ticket_close",
+    "repair_ticket_open",
+    "repair_transfer",
+    "vehicle_set_duty",
+]
