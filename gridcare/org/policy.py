@@ -64,24 +64,9 @@ FRONT = {A, SL}
 HANDLERS = {DE, DI, SL}
 
 POLICY: dict[str, Rule] = {
-    # 95598 work orders (gridcare.workorders.actions)
+    # 95598 work orders: intake and return visits here; each action on an order declares its own row next to its
+    # states and form (gridcare.workorders.states), which adds it to this table at startup.
     "workorder.create": _r(INTAKE, Reach.NONE, "受理工单"),
-    "workorder.dispatch": _r(FRONT, Reach.HOLDER, "派发", anywhere={SL}),
-    "workorder.recall": _r(FRONT | {DI}, Reach.SENDER, "撤回", anywhere={SL}),
-    "workorder.cancel": _r(FRONT, Reach.SENDER, "撤销", anywhere={SL}),
-    "workorder.merge": _r(FRONT | {QA}, Reach.SCOPE, "合并"),
-    "workorder.unmerge": _r(FRONT | {QA}, Reach.SCOPE, "取消合并"),
-    "workorder.supervise": _r({QA, SL}, Reach.SCOPE, "督办"),
-    "workorder.archive": _r(FRONT | {QA}, Reach.SCOPE, "归档"),
-    "workorder.transfer": _r(HANDLERS, Reach.HOLDER, "转派"),
-    "workorder.return": _r(HANDLERS, Reach.HOLDER, "退单"),
-    "workorder.take": _r(HANDLERS, Reach.HOLDER, "接单"),
-    "workorder.start": _r(HANDLERS, Reach.HOLDER, "开始处理"),
-    "workorder.contact": _r(HANDLERS | FRONT, Reach.HOLDER, "联系客户"),
-    "workorder.complete_step": _r(HANDLERS, Reach.HOLDER, "完成环节"),
-    "workorder.reply": _r(HANDLERS | FRONT, Reach.HOLDER, "答复"),
-    "workorder.suspend": _r(HANDLERS, Reach.HOLDER, "挂起"),
-    "workorder.resume": _r(HANDLERS, Reach.HOLDER, "恢复"),
     "workorder.visit": _r({A, SL, QA}, Reach.SCOPE, "回访"),
     # Fault repair (gridcare.repair.api): the repair centre that holds the ticket dispatches it.
     "repair.ack": _r({DI, SL}, Reach.HOLDER, "确认接收", anywhere={SL}),
@@ -107,6 +92,18 @@ POLICY: dict[str, Rule] = {
     "tags.run": _r({AN}, Reach.NONE, "运行标签计算"),
     "segments.save": _r({AN, SL}, Reach.NONE, "保存客户群"),
 }
+
+
+def declare_rule(
+    action: str, *, roles: Iterable[str], reach: Reach, anywhere: Iterable[str] = (), label: str = ""
+) -> Rule:
+    """Add an app's action to the table (work-order actions are declared with their states and form). An action
+    is declared once: a second, different rule for one name is a programming error, never a silent override."""
+    rule = _r(roles, reach, label, anywhere)
+    if action in POLICY and POLICY[action] != rule:
+        raise RuntimeError(f"authorization rule {action!r} declared twice with different rules")
+    POLICY[action] = rule
+    return rule
 
 
 def _path(unit: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""Who may do what to an order, and one dispatcher from an action name to its service function.
+"""Who may do what to an order, and one dispatcher from an action name to its declared service function.
 
 The API and the pages both call `perform`, so the rules are the same whichever door is used.
 """
@@ -10,18 +10,17 @@ from typing import Any
 
 from gridcare.core.errors import Forbidden, ServiceError
 from gridcare.org.models import OrgUnit, User
-from gridcare.org.policy import POLICY, authorize, may, reaches, require_role
+from gridcare.org.policy import authorize, may, reaches, require_role
 from gridcare.workorders import services as svc
 from gridcare.workorders.models import WorkOrder
 from gridcare.workorders.selectors import order_get
+from gridcare.workorders.states import ACTIONS, Field, OrderAction
 
-# Which role may take which action, and which unit must hold the order: gridcare.org.policy, one table for
-# every app. The keys here are the actions `perform` knows.
-ROLES: dict[str, set[str]] = {
-    name.split(".", 1)[1]: set(rule.roles)
-    for name, rule in POLICY.items()
-    if name.startswith("workorder.") and name not in ("workorder.create", "workorder.visit")
-}
+
+# The actions a person may take on an order, each declared once with its states, roles and form
+# (gridcare.workorders.states); their roles and reach are rows of gridcare.org.policy.
+def _performable() -> dict[str, OrderAction]:
+    return {name: spec for name, spec in ACTIONS.items() if spec.service}
 
 
 def missing(number: str) -> str:
@@ -30,15 +29,19 @@ def missing(number: str) -> str:
 
 
 def check_allowed(user: User, order: WorkOrder, action: str) -> None:
-    if action not in ROLES:
-        raise ServiceError(f"未知的操作 {action!r}；可选：{', '.join(sorted(ROLES))}", field="action")
+    if action not in _performable():
+        raise ServiceError(f"未知的操作 {action!r}；可选：{', '.join(sorted(_performable()))}", field="action")
     authorize(user, f"workorder.{action}", holder=order.unit, sender=order.sender_unit, missing=missing(order.number))
 
 
 def may_act(user: User, order: WorkOrder, action: str) -> bool:
     """For screens: offer only the actions this user may take on this order."""
     name = f"workorder.{action}"
-    return action in ROLES and may(user, name) and reaches(user, name, holder=order.unit, sender=order.sender_unit)
+    return (
+        action in _performable()
+        and may(user, name)
+        and reaches(user, name, holder=order.unit, sender=order.sender_unit)
+    )
 
 
 def _unit(code: Any) -> OrgUnit:
@@ -48,52 +51,41 @@ def _unit(code: Any) -> OrgUnit:
     return unit
 
 
+def _form(spec: OrderAction, user: User, data: dict[str, Any]) -> dict[str, Any]:
+    """The service's keyword arguments from what the person filled in, by the action's declared form."""
+    values: dict[str, Any] = {}
+    for field in spec.form:
+        raw = data.get(field.value)
+        if field is Field.UNIT:
+            # Optional where the service routes by itself (dispatch); required where it is the point (transfer).
+            if raw or spec.name != "dispatch":
+                values["unit"] = _unit(raw)
+        elif field is Field.MAIN:
+            values["main"] = order_get(user=user, number=str(raw or ""))
+        elif field is Field.PARAMS:
+            params = raw or {}
+            if not isinstance(params, dict):
+                raise ServiceError("params 应为对象", field="params")
+            values["params"] = params
+        elif field is Field.NOTE:
+            values["note"] = str(raw or data.get("reason") or "")  # a note sent as "reason" is still the note
+        else:
+            values[field.value] = str(raw or "")
+    return values
+
+
 def perform(*, user: User, number: str, action: str, data: dict[str, Any], now: dt.datetime | None = None) -> WorkOrder:
-    if action in ROLES:
-        # The role first: a 403 says nothing about the order, so it may come before the order is looked up.
-        require_role(user, f"workorder.{action}")
+    """Take `action` on order `number` as `user`: the role, then the order in reach, then the service."""
+    spec = _performable().get(action)
+    if spec is None:
+        raise ServiceError(f"未知的操作 {action!r}；可选：{', '.join(sorted(_performable()))}", field="action")
+    # The role first: a 403 says nothing about the order, so it may come before the order is looked up.
+    require_role(user, f"workorder.{action}")
     order = order_get(user=user, number=number)
     check_allowed(user, order, action)
-    reason = str(data.get("reason") or "")
-    note = str(data.get("note") or "")
-    common: dict[str, Any] = {"actor": user, "now": now}
-    if action == "dispatch":
-        return svc.workorder_dispatch(order=order, unit=_unit(data["unit"]) if data.get("unit") else None, **common)
-    if action == "transfer":
-        return svc.workorder_transfer(order=order, unit=_unit(data.get("unit")), reason=reason, **common)
-    if action == "recall":
-        return svc.workorder_recall(order=order, reason=reason, **common)
-    if action == "return":
-        return svc.workorder_return(order=order, reason=reason, **common)
-    if action == "take":
-        return svc.workorder_take(order=order, **common)
-    if action == "start":
-        return svc.workorder_start(order=order, **common)
-    if action == "contact":
-        return svc.workorder_contact(order=order, note=note, **common)
-    if action == "complete_step":
-        params = data.get("params") or {}
-        if not isinstance(params, dict):
-            raise ServiceError("params 应为对象", field="params")
-        return svc.workorder_complete_step(order=order, note=note, params=params, **common)
-    if action == "reply":
-        return svc.workorder_reply(order=order, text=str(data.get("text") or ""), **common)
-    if action == "archive":
-        return svc.workorder_archive(order=order, **common)
-    if action == "suspend":
-        return svc.workorder_suspend(order=order, reason=reason, **common)
-    if action == "resume":
-        return svc.workorder_resume(order=order, **common)
-    if action == "cancel":
-        return svc.workorder_cancel(order=order, reason=reason, **common)
-    if action == "merge":
-        main = order_get(user=user, number=str(data.get("main") or ""))
-        return svc.workorder_merge(child=order, main=main, reason=reason, **common)
-    if action == "unmerge":
-        return svc.workorder_unmerge(child=order, reason=reason, **common)
-    if action == "supervise":
-        return svc.workorder_supervise(order=order, note=note or reason, **common)
-    raise ServiceError(f"未知的操作 {action!r}", field="action")
+    service = getattr(svc, spec.service)
+    result: WorkOrder = service(**{spec.subject: order}, **_form(spec, user, data), actor=user, now=now)
+    return result
 
 
 def check_visit_allowed(user: User) -> None:

@@ -6,3 +6,8 @@ class WorkordersConfig(AppConfig):
     name = "gridcare.workorders"
     label = "workorders"
     verbose_name = _("95598 工单")
+
+    def ready(self) -> None:
+        # The work-order actions declare their rows of the authorization table (gridcare.org.policy) as they are
+        # declared: load them before the first request asks the table.
+        from gridcare.workorders import states  # noqa: F401

@@ -120,7 +120,9 @@ def test_merging_an_order_that_is_not_a_repeat_counts_its_calls_once(city: City)
     svc.workorder_merge(child=later, main=other, actor=city.agent, reason="同一诉求")
     other.refresh_from_db()
     assert other.call_count == 2  # the repeat was already counted on `other`
-    child = svc.workorder_merge(child=svc.workorder_unmerge(child=later, actor=city.agent), main=first, actor=city.agent)
+    child = svc.workorder_merge(
+        child=svc.workorder_unmerge(child=later, actor=city.agent), main=first, actor=city.agent
+    )
     first.refresh_from_db()
     assert child.main == first and first.call_count == 2  # `later` is not a repeat of `first`: its call is new there
     svc.workorder_unmerge(child=child, actor=city.agent)
