@@ -99,11 +99,21 @@ ROWS: list[Row] = [
     wo("contact", WO_HANDLERS | WO_FRONT),
     wo("reply", WO_HANDLERS | WO_FRONT),
     row("POST", "/api/v1/workorders/{number}/visits", "order", {A, SL, QA}, {A, SL, QA}, body={"result": "satisfied"}),
+    # Customers: a new contact number, on a customer in the user's data scope
+    row(
+        "POST",
+        "/api/v1/customers/{account_no}/contacts",
+        "customer",
+        {A, SL},
+        {A, SL},
+        body={"name": "张先生", "phone": "13900001111", "kind": "self"},
+    ),
     # Fault repair
     row("POST", "/api/v1/repair/tickets/{number}/ack", "ticket", {DI, SL}, {SL}, body={}),
     row("POST", "/api/v1/repair/tickets/{number}/assign", "ticket", {DI, SL}, {SL}, body={"vehicle": "{plate}"}),
     row("POST", "/api/v1/repair/tickets/{number}/recall", "ticket", {DI, SL}, {SL}, body={"reason": "派错"}),
     row("POST", "/api/v1/repair/vehicles/{plate}/queue", "vehicle", {DI, SL}, {SL}, body={"tickets": []}),
+    row("POST", "/api/v1/repair/vehicles/{plate}/duty", "vehicle", {DI, SL}, {SL}, body={"on_duty": False}),
     row("POST", "/api/v1/repair/crew/assignments/{pk}/{action}", "assignment", {CR, DI}, body={}, label="accept"),
     row(
         "POST",

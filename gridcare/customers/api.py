@@ -6,11 +6,12 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from gridcare.core.apitypes import Limit
-from gridcare.customers import selectors
+from gridcare.customers import selectors, services
 from gridcare.customers.models import Customer
+from gridcare.org import policy
 
 router = Router(tags=["customers"])
 
@@ -20,6 +21,13 @@ class ContactOut(Schema):
     kind: str
     phone: str
     is_primary: bool
+
+
+class ContactIn(Schema):
+    name: str = Field(..., min_length=1, max_length=50)
+    phone: str = Field(..., min_length=3, max_length=20, description="客户留下的联系电话（回拨号码）")
+    kind: str = Field("self", description="self 本人 / electrical 电气联系人 / billing 账务联系人 / other 其他")
+    is_primary: bool = False
 
 
 class CustomerBrief(Schema):
@@ -108,6 +116,17 @@ def detail(request: HttpRequest, account_no: str) -> dict[str, object]:
         "opened_on": c.opened_on,
         "contacts": [vars(v) for v in selectors.contacts_for(user=user, customer=c)],
     }
+
+
+@router.post("/{account_no}/contacts", response={201: ContactOut}, summary="登记客户联系人（如来电留下的回拨号码）")
+def contact_new(request: HttpRequest, account_no: str, payload: ContactIn) -> Status:
+    user = request.auth  # type: ignore[attr-defined]
+    policy.require_role(user, "customer.contact")
+    c = selectors.customer_get(user=user, account_no=account_no)  # in the user's data scope, else 404
+    added = services.contact_add(
+        customer=c, name=payload.name, phone=payload.phone, kind=payload.kind, is_primary=payload.is_primary, actor=user
+    )
+    return Status(201, vars(selectors.contact_view(user=user, contact=added)))
 
 
 @router.get("/{account_no}/path", response=list[PathNode], summary="客户到变电站的供电路径")

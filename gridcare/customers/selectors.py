@@ -110,18 +110,20 @@ class ContactView:
     is_primary: bool
 
 
+def contact_view(*, user: Any, contact: Contact, show: bool | None = None) -> ContactView:
+    """A contact as this user may see it: the phone in full only for the roles that call customers back."""
+    show = phones_visible(user) if show is None else show
+    return ContactView(
+        name=contact.name,
+        kind=contact.get_kind_display(),
+        phone=contact.phone if show else mask_phone(contact.phone),
+        is_primary=contact.is_primary,
+    )
+
+
 def contacts_for(*, user: Any, customer: Customer) -> list[ContactView]:
     show = phones_visible(user)
-    contacts: list[Contact] = list(customer.contacts.all())
-    return [
-        ContactView(
-            name=c.name,
-            kind=c.get_kind_display(),
-            phone=c.phone if show else mask_phone(c.phone),
-            is_primary=c.is_primary,
-        )
-        for c in contacts
-    ]
+    return [contact_view(user=user, contact=c, show=show) for c in customer.contacts.all()]
 
 
 def customer_path(customer: Customer) -> list[dict[str, Any]]:

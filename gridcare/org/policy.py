@@ -68,11 +68,14 @@ POLICY: dict[str, Rule] = {
     # states and form (gridcare.workorders.states), which adds it to this table at startup.
     "workorder.create": _r(INTAKE, Reach.NONE, "受理工单"),
     "workorder.visit": _r({A, SL, QA}, Reach.SCOPE, "回访"),
+    # Customers (gridcare.customers.api): the people on the phone record a new contact number the caller gives.
+    "customer.contact": _r(FRONT, Reach.SCOPE, "登记客户联系人"),
     # Fault repair (gridcare.repair.api): the repair centre that holds the ticket dispatches it.
     "repair.ack": _r({DI, SL}, Reach.HOLDER, "确认接收", anywhere={SL}),
     "repair.assign": _r({DI, SL}, Reach.HOLDER, "派车", anywhere={SL}),
     "repair.recall": _r({DI, SL}, Reach.HOLDER, "撤回车辆任务", anywhere={SL}),
     "repair.queue": _r({DI, SL}, Reach.HOLDER, "调整车辆任务顺序", anywhere={SL}),
+    "repair.duty": _r({DI, SL}, Reach.HOLDER, "设置车辆上下班", anywhere={SL}),
     "repair.crew": _r({CR, DI}, Reach.HOLDER, "班组操作"),
     "repair.etr": _r({DI, SL}, Reach.HOLDER, "更新预计恢复时间", anywhere={SL}),
     # Outage notices (gridcare.notices.api): the unit responsible for the outage edits it.

@@ -15,7 +15,14 @@ from gridcare.org import policy
 from gridcare.org.roles import Role
 from gridcare.repair import reports, selectors
 from gridcare.repair import services as rs
-from gridcare.repair.models import AssignmentState, ProbableOutage, RepairTicket, TicketState, VehicleAssignment
+from gridcare.repair.models import (
+    AssignmentState,
+    ProbableOutage,
+    RepairTicket,
+    TicketState,
+    Vehicle,
+    VehicleAssignment,
+)
 
 router = Router(tags=["repair"])
 
@@ -96,6 +103,16 @@ class FaultIn(Schema):
 
 class QueueIn(Schema):
     tickets: list[str] = Field(..., description="工单编号，按新的先后顺序")
+
+
+class DutyIn(Schema):
+    on_duty: bool = Field(..., description="true 上班（可派车），false 下班（不再派车；队列中的任务不受影响）")
+
+
+class VehicleDutyOut(Schema):
+    plate: str
+    on_duty: bool
+    status: str
 
 
 class RepairEtrIn(Schema):
@@ -275,15 +292,28 @@ def recall(request: HttpRequest, number: str, payload: RepairReasonIn) -> dict[s
     return ticket_out(_ticket(user, number))
 
 
-@router.post("/vehicles/{plate}/queue", response=list[str], summary="调整车辆任务顺序")
-def reorder(request: HttpRequest, plate: str, payload: QueueIn) -> list[str]:
-    user = _user(request)
-    policy.require_role(user, "repair.queue")
+def _vehicle(user: Any, plate: str, action: str) -> Vehicle:
+    """The vehicle, if the user's repair centre runs its crew: otherwise exactly the answer a missing one gets."""
+    policy.require_role(user, action)
     v = selectors.vehicles_visible(user=user).filter(plate=plate).first()
     gone = f"车辆 {plate} 不存在或不在您的数据范围内"
     if v is None:
         raise NotFound(gone)
-    policy.authorize(user, "repair.queue", holder=v.crew, missing=gone)
+    policy.authorize(user, action, holder=v.crew, missing=gone)
+    return v
+
+
+@router.post("/vehicles/{plate}/duty", response=VehicleDutyOut, summary="车辆上班/下班（下班的车辆不再派车）")
+def duty(request: HttpRequest, plate: str, payload: DutyIn) -> dict[str, Any]:
+    user = _user(request)
+    v = rs.vehicle_set_duty(vehicle=_vehicle(user, plate, "repair.duty"), on_duty=payload.on_duty, actor=user)
+    return {"plate": v.plate, "on_duty": not v.off_duty, "status": v.status}
+
+
+@router.post("/vehicles/{plate}/queue", response=list[str], summary="调整车辆任务顺序")
+def reorder(request: HttpRequest, plate: str, payload: QueueIn) -> list[str]:
+    user = _user(request)
+    v = _vehicle(user, plate, "repair.queue")
     # Only the tickets on this vehicle's queue are looked up: a number from another centre reads exactly like
     # one that does not exist.
     ids = dict(
