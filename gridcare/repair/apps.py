@@ -11,7 +11,11 @@ class RepairConfig(AppConfig):
         # Repair hangs its ticket and A–H flow off 故障报修 orders through the work-order kind registry: work
         # orders call these hooks and never import repair (docs/architecture.md, "a new work-order kind").
         from gridcare.repair.orders import RepairOrders
+        from gridcare.repair.selectors import known_fault_for_caller
         from gridcare.workorders.kinds import register
         from gridcare.workorders.models import CategoryKind
+        from gridcare.workorders.selectors import register_outage_source
 
         register(CategoryKind.REPAIR, RepairOrders())
+        # Intake tells a caller of the fault already being analysed around them (known_outages).
+        register_outage_source(known_fault_for_caller)

@@ -167,3 +167,19 @@ def outage_for_customer(customer: Any) -> ProbableOutage | None:
         .order_by("-last_call_at")
         .first()
     )
+
+
+def known_fault_for_caller(customer: Any) -> list[tuple[dict[str, Any], int | None]]:
+    """The fault being analysed that covers this customer, as intake tells the caller of it (registered with
+    gridcare.workorders.selectors.register_outage_source by RepairConfig.ready)."""
+    probable = outage_for_customer(customer)
+    if probable is None:
+        return []
+    told = {
+        "kind": "fault",
+        "title": f"故障抢修中：{probable}",
+        "cause": probable.cause,
+        "etr": probable.etr,
+        "updated": probable.etr_updated_at or probable.last_call_at,
+    }
+    return [(told, probable.notice_outage_id)]

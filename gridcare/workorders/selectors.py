@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 from gridcare.core.errors import NotFound
 from gridcare.core.models import Event
 from gridcare.customers.models import Customer
+from gridcare.notices.selectors import customer_current_outages
 from gridcare.org.scope import unit_filter
 from gridcare.workorders.models import Category, Deadline, DeadlineState, ReturnVisit, Status, WorkOrder
 from gridcare.workorders.states import OPEN
@@ -144,27 +146,31 @@ def categories_active() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True).select_related("parent").order_by("sort_order", "code")
 
 
-def known_outages(customer: Customer) -> list[dict[str, Any]]:
-    """Known outages covering the customer — a fault being analysed (repair) or a published planned/fault
-    outage (notices) — with the ETR and when it was last updated, so whoever takes the call (the agent, the
-    IVR) can tell the caller at once instead of opening another repair."""
-    from gridcare.notices.selectors import customer_current_outages
-    from gridcare.repair.selectors import outage_for_customer
+#: Apps above work orders that know of outages a caller may be in (repair: faults being analysed) register a
+#: source here in their AppConfig.ready(). A source returns (what to tell the caller, the published outage notice it
+#: already covers, if any) for each outage covering the customer.
+OutageSource = Callable[[Customer], list[tuple[dict[str, Any], int | None]]]
+OUTAGE_SOURCES: list[OutageSource] = []
 
+
+def register_outage_source(source: OutageSource) -> None:
+    if source not in OUTAGE_SOURCES:
+        OUTAGE_SOURCES.append(source)
+
+
+def known_outages(customer: Customer) -> list[dict[str, Any]]:
+    """Known outages covering the customer — a fault being analysed (from the registered sources: repair) or a
+    published planned/fault outage (notices) — with the ETR and when it was last updated, so whoever takes the
+    call (the agent, the IVR) can tell the caller at once instead of opening another repair."""
     found: list[dict[str, Any]] = []
-    probable = outage_for_customer(customer)
-    if probable is not None:
-        found.append(
-            {
-                "kind": "fault",
-                "title": f"故障抢修中：{probable}",
-                "cause": probable.cause,
-                "etr": probable.etr,
-                "updated": probable.etr_updated_at or probable.last_call_at,
-            }
-        )
+    covered: set[int] = set()
+    for source in OUTAGE_SOURCES:
+        for outage, notice_id in source(customer):
+            found.append(outage)
+            if notice_id is not None:
+                covered.add(notice_id)
     for o in customer_current_outages(customer=customer):
-        if probable is not None and o.pk == probable.notice_outage_id:
+        if o.pk in covered:
             continue
         found.append(
             {
