@@ -11,6 +11,7 @@ from django.db.models import F
 
 from gridcare.core.audit import record_event
 from gridcare.core.errors import ServiceError
+from gridcare.grid.models import Feeder, TransformerArea
 from gridcare.repair.models import (
     AssignmentState,
     OutageLevel,
@@ -83,6 +84,13 @@ def repair_ticket_open(
 def _attach(ticket: RepairTicket, at: dt.datetime) -> tuple[ProbableOutage, bool]:
     """The online grouping rule (see repair.grouping): join a live outage of the feeder or 台区, or open one."""
     area, feeder = ticket.transformer_area, ticket.feeder
+    # Calls of one feeder are grouped one at a time: the row lock on the feeder (else the 台区) is taken before
+    # looking for a live outage, so of 48 simultaneous first calls one opens the outage and the others find it.
+    # Locking only the outages that already exist left the first calls each opening their own (issue #13).
+    if feeder is not None:
+        list(Feeder.objects.select_for_update().filter(pk=feeder.pk).values_list("pk", flat=True))
+    elif area is not None:
+        list(TransformerArea.objects.select_for_update().filter(pk=area.pk).values_list("pk", flat=True))
     window_start = at - RULE.window
     live = ProbableOutage.objects.select_for_update().filter(
         state__in=[OutageState.OPEN, OutageState.ASSIGNED], last_call_at__gte=window_start
