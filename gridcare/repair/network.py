@@ -166,7 +166,7 @@ def energised(
         neighbours[link.b].add(link.a)
     parent: dict[str, str | None] = {}
     sources = sorted(d.id for d in by_id.values() if d.feeder)
-    queue = deque()
+    queue: deque[str] = deque()
     for s in sources:
         if s not in opened:
             parent[s] = None
