@@ -17,6 +17,7 @@ call them validate first.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -106,6 +107,20 @@ def _adapter(field: Field) -> Callable[[Any], Any]:
     return prepared
 
 
+def _copy_adapter(field: Field) -> Callable[[Any], Any]:
+    """As `_adapter`, for COPY's text format: a JSON value goes as its text, encoded as the ORM's SQLite and
+    base backends encode it (`json.dumps` with the field's encoder). PostgreSQL's own adaptation wraps each
+    value in a `Jsonb` object, which made COPY of a batch of events two to three times slower (bench)."""
+    if isinstance(field, models.JSONField):
+        encoder = field.encoder
+
+        def as_text(value: Any) -> Any:
+            return None if value is None else json.dumps(value, cls=encoder)
+
+        return as_text
+    return _adapter(field)
+
+
 def _preparer(field: Field) -> Callable[[models.Model], Any]:
     """How an unsaved object's attribute becomes the value to store, as `Model.save()` would do it
     (`pre_save` fills auto_now fields, then `get_db_prep_save`)."""
@@ -146,14 +161,14 @@ class _Layout:
     defaults: tuple[Any, ...]
 
 
-def _layout(model: type[models.Model], names: Sequence[str]) -> _Layout:
+def _layout(model: type[models.Model], names: Sequence[str], *, copy: bool = False) -> _Layout:
     given = [_field(model, name) for name in names]
     if len(set(given)) != len(given):
         raise ValueError(f"{model.__name__}: a column is named twice in {list(names)}")
     rest = [f for f in model._meta.concrete_fields if f not in given and not f.primary_key]
     return _Layout(
         fields=(*given, *rest),
-        adapters=tuple(_adapter(f) for f in given),
+        adapters=tuple((_copy_adapter if copy else _adapter)(f) for f in given),
         defaults=tuple(_default(f) for f in rest),
     )
 
@@ -242,7 +257,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
 
     PostgreSQL: COPY, several times faster than INSERT for large batches (the demo loader, the deadline pass's
     events). Elsewhere (SQLite): `executemany` of one prepared INSERT, run in C in-process."""
-    layout = _layout(model, fields)
+    layout = _layout(model, fields, copy=can_copy())
     values = _rows(layout, rows)
     head = f"{_table(model)} ({_quoted(layout.fields)})"
     with connection.cursor() as cursor:
