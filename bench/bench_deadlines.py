@@ -2,9 +2,14 @@
 
 Runs alone: `.venv/bin/python bench/bench_deadlines.py [--orders N] [--due-share 0.01] [--database-url URL]`.
 Builds a fresh database (SQLite file by default), bulk-loads N open orders with one reply deadline each
-(1 % already past due), then times one full pass of `handle_due_deadlines` — warnings, supervision
-events, flags — and, as the baseline in the same run, the bare indexed read of the due rows and a
-full scan of the table. Writes bench/results/deadlines.txt.
+(1 % already past due), then times one full pass of `handle_due_deadlines` — the function the worker's
+deadline job calls, so the product's own path: claiming, the SLA plan, events, flags.
+
+Baselines, measured in the same run on the same database and rows: the bare indexed read of the due ids
+(a floor: no pass can act on rows without reading them) and a full scan of the table (what the pass would
+cost without the `next_check_at` index). They are fair because they are the same rows on the same
+connection a moment apart, so the machine's load and caches are shared; the pass should sit a small multiple
+above the read and far below the scan. Writes bench/results/deadlines-<vendor>.txt.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ loopback port. Measured, after a warm-up:
   open loop     a fixed rate (100/s): latency from each request's *scheduled* send time, so a slow server
                 cannot hide its queueing (no coordinated omission);
   baseline      the same two loads against GET /healthz (one `SELECT 1`), the ceiling of the server and
-                framework on this machine, measured in the same run.
+                framework on this machine, measured in the same run. Fair because it is the same server
+                process, clients, token handling and database, a moment apart: intake can only be slower,
+                and the gap is what intake's own work (reads, the one-query write set) costs.
 Intake requests: 60 % a customer's request (complaint/query/service/opinion on one of the 2,000 accounts),
 40 % a non-customer consultation; every other request carries an Idempotency-Key. Afterwards the database
 must hold exactly the orders whose numbers came back in 201 responses (none lost, none doubled), there must be

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from gridcare.core.fastinsert import insert_many
+from gridcare.core.bulk import insert_many
 from gridcare.core.models import Event
 
 

@@ -4,19 +4,19 @@ Rows are claimed in batches inside one transaction: `select_for_update(skip_lock
 PostgreSQL, and SQLite's IMMEDIATE transactions (settings) serialise writers, so two workers never
 act on the same deadline twice. Only rows whose `next_check_at` has passed are read, through its index.
 
-This is the one hot loop over many rows, so it reads plain tuples and writes with prepared
-statements (`executemany`) instead of model instances: a pass over 10,000 due deadlines must take
-about a second (bench/bench_deadlines.py).
+This is the one hot loop over many rows, so it reads plain tuples and writes them with the bulk helpers
+(one UPDATE from arrays, one COPY or executemany of events) instead of model instances: a pass over 10,000
+due deadlines must take about a second (bench/bench_deadlines.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from django.db import connection, transaction
 
+from gridcare.core import bulk
 from gridcare.core.models import Event
 from gridcare.org.selectors import escalation_chains
 from gridcare.workorders import sla
@@ -29,6 +29,7 @@ BATCH = {"postgresql": 5000}
 DEFAULT_BATCH = 1000
 STEP_ACTIONS = {"warn": "workorder.deadline_warn", "supervise": "workorder.supervise", "escalate": "workorder.escalate"}
 LATE_NOTE = "补发：工作进程停止期间到期"
+EVENT_FIELDS = ("at", "actor_name", "action", "subject_type", "subject_id", "subject_label", "new", "note")
 FIELDS = (
     "id",
     "state",
@@ -47,7 +48,6 @@ FIELDS = (
 def handle_due_deadlines(now: dt.datetime, batch: int | None = None) -> int:
     """Act on up to `batch` due deadlines; returns how many were handled (0 when nothing is due)."""
     batch = batch or BATCH.get(connection.vendor, DEFAULT_BATCH)
-    ops = connection.ops
     with transaction.atomic():
         qs = Deadline.objects.filter(next_check_at__lte=now).order_by("next_check_at")
         if connection.features.has_select_for_update_skip_locked:
@@ -66,7 +66,6 @@ def handle_due_deadlines(now: dt.datetime, batch: int | None = None) -> int:
         events: list[tuple[Any, ...]] = []
         overdue: set[int] = set()
         supervised: set[int] = set()
-        at = ops.adapt_datetimefield_value(now)
         for pk, state, level, warn, due, milestone, step_code, order_id, number, unit_id, every_min in rows:
             unit_name, chain = chains.get(unit_id, (None, []))
             plan = sla.supervision_plan(
@@ -80,7 +79,7 @@ def handle_due_deadlines(now: dt.datetime, batch: int | None = None) -> int:
             )
             due_text = due.isoformat() if plan.steps else ""
             for step in plan.steps:
-                # Plain values only, so json.dumps stays on its C fast path.
+                # Plain values only, so the JSON field's encoding stays on json's C fast path.
                 new: dict[str, Any] = {
                     "milestone": milestone,
                     "step": step_code,
@@ -96,13 +95,13 @@ def handle_due_deadlines(now: dt.datetime, batch: int | None = None) -> int:
                 late = (now - step.scheduled_at).total_seconds() > 300
                 events.append(
                     (
-                        at,
+                        now,
                         "系统",
                         STEP_ACTIONS[step.kind],
                         "workorders.workorder",
                         str(order_id),
                         number,
-                        json.dumps(new, ensure_ascii=False),
+                        new,
                         LATE_NOTE if late else "",
                     )
                 )
@@ -110,8 +109,7 @@ def handle_due_deadlines(now: dt.datetime, batch: int | None = None) -> int:
                     supervised.add(order_id)
             if plan.state == "overdue":
                 overdue.add(order_id)
-            check = ops.adapt_datetimefield_value(plan.next_check_at) if plan.next_check_at else None
-            updates.append((plan.state, plan.level, check, pk))
+            updates.append((plan.state, plan.level, plan.next_check_at, pk))
         _write(updates, events)
         _flag(overdue, "is_overdue")
         _flag(supervised, "is_supervised")
@@ -119,50 +117,17 @@ def handle_due_deadlines(now: dt.datetime, batch: int | None = None) -> int:
 
 
 def _write(updates: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> None:
-    """The batch's deadline updates and events. On PostgreSQL as one UPDATE … FROM unnest(arrays) and one
-    COPY: 1,000 separate statements each (even pipelined) were half the pass. SQLite runs executemany in C
-    in-process, which is as fast as it gets there."""
-    table, events_table = Deadline._meta.db_table, Event._meta.db_table
-    columns = "at, actor_name, action, subject_type, subject_id, subject_label, new, note"
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET state = %s, escalation_level = %s, next_check_at = %s WHERE id = %s",  # noqa: S608
-                updates,
-            )
-            if events:
-                # The same rows gridcare.core.audit would write, in the same transaction as the change.
-                cursor.executemany(
-                    f"INSERT INTO {events_table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
-                    events,
-                )
-        return
-    # Four array parameters, not 4,000 placeholders, bound by the server (the driver's plain cursor, not
-    # Django's client-side one, which would quote every array element in Python).
+    """The batch's deadline updates as one UPDATE from arrays, and its events as one COPY (PostgreSQL) or one
+    executemany (SQLite): 1,000 separate statements each (even pipelined) were half the pass. The events are
+    the same rows gridcare.core.audit would write, in the same transaction as the change."""
     states, levels, checks, ids = (list(column) for column in zip(*updates, strict=True))
-    with connection.connection.cursor() as raw:
-        raw.execute(
-            f"UPDATE {table} AS d SET state = v.state, escalation_level = v.level, next_check_at = v.next_check "  # noqa: S608
-            "FROM unnest(%s::text[], %s::integer[], %s::timestamptz[], %s::bigint[]) "
-            "AS v(state, level, next_check, id) WHERE d.id = v.id",
-            [states, levels, checks, ids],
-        )
-        if events:
-            # COPY: a third of the cost of a multi-row INSERT for a batch of events (measured).
-            with raw.copy(f"COPY {events_table} ({columns}) FROM STDIN") as copy:
-                for row in events:
-                    copy.write_row(row)
+    bulk.update_from_arrays(Deadline, ids, {"state": states, "escalation_level": levels, "next_check_at": checks})
+    if events:
+        bulk.insert_rows(Event, EVENT_FIELDS, events)
 
 
 def _flag(orders: set[int], flag: str) -> None:
-    """Set a work-order flag on these orders (those that have it already are left alone)."""
-    if not orders:
-        return
-    if connection.vendor == "postgresql":
-        with connection.connection.cursor() as raw:  # one array parameter, bound by the server
-            raw.execute(
-                f"UPDATE {WorkOrder._meta.db_table} SET {flag} = true WHERE id = ANY(%s) AND NOT {flag}",  # noqa: S608
-                [sorted(orders)],
-            )
-    else:
-        WorkOrder.objects.filter(pk__in=orders, **{flag: False}).update(**{flag: True})
+    """Set a work-order flag on these orders (those that have it already are left alone: no new row version)."""
+    if orders:
+        ids = sorted(orders)
+        bulk.update_from_arrays(WorkOrder, ids, {flag: [True] * len(ids)}, only_changed=True)

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
 
+from gridcare.core.errors import ServiceError
 from gridcare.core.models import Event
 from gridcare.dsm import intervals, store
 from gridcare.dsm.models import IntervalBatch
@@ -146,7 +147,7 @@ def test_gaps_are_reported_and_filled_only_when_asked(city: City, analytics: Pat
     assert "3 reading(s) missing after 2024-07-01 02:15" in report.warnings[0].message
     assert len(stored(analytics)) == 93
     # a second import of the same customer-days is refused (nothing doubles)
-    with pytest.raises(Exception, match="repeat customer-days"):
+    with pytest.raises(ServiceError, match="rows repeat customer-days already in the store"):
         _import(path, fill_gaps=True)
     for f in store.store_dir("interval", analytics).glob("*.parquet"):
         f.unlink()

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridcare.core.errors import Conflict
 from gridcare.dsm import orderly, services
 from gridcare.dsm.models import Participation
 from gridcare.dsm.orderly import Candidate, solve_plan
@@ -121,7 +122,7 @@ def test_measured_response_matches_the_simulated_delivery(city: City, settings, 
                     curve[s] -= delivered[cid]
             curves[(cid, (day - dt.date(2024, 7, 1)).days)] = curve
     source = write_store(tmp_path / "store", curves)
-    with pytest.raises(Exception, match="not ended"):
+    with pytest.raises(Conflict, match="the event has not ended yet"):
         services.dr_event_measure(event=event, actor=city.analyst, now=start, source=source)
     measured = services.dr_event_measure(
         event=event, actor=city.analyst, now=start + dt.timedelta(hours=3), source=source

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from gridcare.core.errors import Conflict
+from gridcare.core.errors import Conflict, ServiceError
 from gridcare.core.models import Event
 from gridcare.repair import services as rs
 from gridcare.repair.escalation import handle_unaccepted
@@ -218,7 +218,7 @@ def test_restoration_answers_every_caller_with_a_return_visit(city: City) -> Non
     rs.repair_accept(assignment=a, actor=city.crew_member, now=minutes(6))
     rs.repair_depart(ticket=main, actor=city.crew_member, now=minutes(7))
     rs.repair_arrive(ticket=main, actor=city.crew_member, now=minutes(30))
-    with pytest.raises(Exception, match="故障记录"):
+    with pytest.raises(ServiceError, match="请先填写故障记录"):
         rs.repair_done(ticket=main, actor=city.crew_member, now=minutes(60))
     rs.repair_fault_record(
         ticket=main,
@@ -250,9 +250,9 @@ def test_etr_only_moves_later_with_a_reason(city: City) -> None:
     repair_call(city, minutes(0))
     outage = ProbableOutage.objects.get()
     rs.outage_set_etr(outage=outage, etr=minutes(120), reason="", actor=city.dispatcher_north, now=minutes(5))
-    with pytest.raises(Exception, match="推后"):
+    with pytest.raises(ServiceError, match="预计恢复时间只能推后"):
         rs.outage_set_etr(outage=outage, etr=minutes(90), reason="修得快", actor=city.dispatcher_north, now=minutes(6))
-    with pytest.raises(Exception, match="原因"):
+    with pytest.raises(ServiceError, match="修改预计恢复时间须说明原因"):
         rs.outage_set_etr(outage=outage, etr=minutes(150), reason="", actor=city.dispatcher_north, now=minutes(6))
     outage = rs.outage_set_etr(
         outage=outage, etr=minutes(150), reason="需更换变压器", actor=city.dispatcher_north, now=minutes(7)

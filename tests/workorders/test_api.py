@@ -216,6 +216,24 @@ def test_concurrent_retries_with_one_key_make_one_order(city: City) -> None:
     assert len(set(numbers)) == 1 and WorkOrder.objects.count() == 1 and IdempotencyKey.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_intake_reads_twice_and_writes_every_row_in_a_pinned_number_of_queries(city: City) -> None:
+    c, h = api(Client(), city.agent)
+    body = {"category": "complaint_service", "account_no": city.north_customer.account_no, "description": "电压低"}
+    post(c, {**h, "Idempotency-Key": "q-1"}, "/api/v1/workorders", body)  # the token is cached from here
+    with CaptureQueriesContext(connection) as queries:
+        repeat = post(c, {**h, "Idempotency-Key": "q-2"}, "/api/v1/workorders", body)
+    assert repeat.status_code == 201, repeat.content
+    sql = [q["sql"] for q in queries]
+    # PostgreSQL: the customer, the new id with the repeat lookup, one query with every write.
+    # SQLite: the same two reads inside BEGIN … COMMIT, then one INSERT per table and the repeat's counter.
+    expected = {"postgresql": 3, "sqlite": 9}[connection.vendor]
+    assert len(sql) == expected, [s[:80] for s in sql]
+    writes = " ".join(sql)
+    for table in ("workorders_workorder", "core_event", "workorders_deadline", "workorders_idempotencykey"):
+        assert f'INSERT INTO "{table}"' in writes
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_intake_on_postgresql_reads_twice_and_writes_everything_in_one_query(city: City) -> None:
