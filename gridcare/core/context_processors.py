@@ -13,15 +13,10 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from gridcare.org.roles import Role
-
 # (label, url name, roles that see it (None = everyone signed in), order)
 NavItem = tuple[str, str, set[str] | None, int]
-NAV_ITEMS: list[NavItem] = [
-    ("工作台", "home", None, 0),
-    ("客户查询", "customers:search", None, 10),
-    ("电网拓扑", "grid:feeders", {Role.DISPATCHER, Role.ANALYST, Role.ADMIN, Role.SHIFT_LEAD, Role.AGENT}, 90),
-]
+# Core's own entry only: the apps above add theirs (customers, grid, work orders …), so core names no app.
+NAV_ITEMS: list[NavItem] = [("工作台", "home", None, 0)]
 _collected: list[NavItem] | None = None
 
 

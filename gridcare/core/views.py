@@ -1,4 +1,4 @@
-"""Health check and the signed-in home page."""
+"""Health check and the signed-in home page (its panels come from the apps: gridcare/core/panels.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from gridcare.customers import selectors as customer_selectors
+from gridcare.core.panels import render_context
 
 
 @require_GET
@@ -26,5 +26,4 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    stats = customer_selectors.ledger_summary(user=request.user)
-    return render(request, "core/home.html", {"stats": stats})
+    return render(request, "core/home.html", {"panels": render_context(request)})

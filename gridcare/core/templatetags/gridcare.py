@@ -1,8 +1,8 @@
-"""Template filters for the screens: event names and statuses in Chinese, durations, masked phones."""
+"""Template filters for the screens: event names in Chinese, durations, masked phones.
+
+Filters that need a higher app's models live in that app (work-order statuses: `{% load workorders %}`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django import template
 from django.utils.module_loading import import_string
@@ -34,13 +34,6 @@ def event_labels() -> dict[str, str]:
 @register.filter
 def event_label(action: str) -> str:
     return event_labels().get(action, action)
-
-
-@register.filter
-def status_label(value: Any) -> str:
-    from gridcare.workorders.models import Status
-
-    return str(Status(value).label) if value in Status.values else str(value)
 
 
 @register.filter
