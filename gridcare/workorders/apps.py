@@ -6,3 +6,6 @@ class WorkordersConfig(AppConfig):
     name = "gridcare.workorders"
     label = "workorders"
     verbose_name = _("95598 工单")
+
+    def ready(self) -> None:
+        from gridcare.workorders import listeners  # noqa: F401  (connects the calendar receiver, declares its task)
