@@ -15,15 +15,20 @@ directory for all of them on the host; each process then writes its samples ther
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from django.db import DatabaseError
+from django.db.models import Count
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+log = logging.getLogger("gridcare.metrics")
 REGISTRY = CollectorRegistry(auto_describe=True)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # Web requests are mostly 5-100 ms; the buckets reach the read timeout so a stuck request still shows.
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -149,7 +154,14 @@ class _ScrapeCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         for gauge in self.gauges.values():
             family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=list(gauge.labels))
-            for values, value in gauge.read():
+            try:
+                rows = list(gauge.read())
+            except DatabaseError:
+                # Database down or not migrated yet: the scrape still answers (request and worker figures matter
+                # most then) and the gauge is absent, which an alert on absent() catches.
+                log.warning("metric %s not read: database error", gauge.name, exc_info=True)
+                continue
+            for values, value in rows:
                 family.add_metric(list(values), value)
             yield family
 
@@ -169,6 +181,26 @@ def register_scrape_gauge(
 ) -> None:
     """A gauge whose value is a database query made when /metrics is scraped (registering twice replaces it)."""
     SCRAPE_GAUGES.gauges[name] = ScrapeGauge(name, documentation, tuple(labels), read)
+
+
+def background_tasks() -> Iterable[tuple[tuple[str, ...], float]]:
+    from gridcare.core.models import BackgroundTask  # models load after this module (the worker imports it early)
+
+    rows = (
+        BackgroundTask.objects.filter(state__in=(BackgroundTask.State.QUEUED, BackgroundTask.State.RUNNING))
+        .values("queue", "state")
+        .annotate(n=Count("pk"))
+        .order_by("queue", "state")
+    )
+    return [((row["queue"], row["state"]), float(row["n"])) for row in rows]
+
+
+register_scrape_gauge(
+    "gridcare_background_tasks",
+    "Background tasks not finished, by queue and state.",
+    background_tasks,
+    ("queue", "state"),
+)
 
 
 def exposition() -> bytes:

@@ -8,4 +8,6 @@ class NoticesConfig(AppConfig):
     verbose_name = _("停电通知与客户触达")
 
     def ready(self) -> None:
-        from gridcare.notices import checks  # noqa: F401  (registers system checks)
+        from gridcare.notices import checks, metrics  # noqa: F401  (registers system checks)
+
+        metrics.register()

@@ -8,4 +8,6 @@ class WorkordersConfig(AppConfig):
     verbose_name = _("95598 工单")
 
     def ready(self) -> None:
-        from gridcare.workorders import listeners  # noqa: F401  (connects the calendar receiver, declares its task)
+        from gridcare.workorders import listeners, metrics  # noqa: F401  (connects the calendar receiver, declares its task)
+
+        metrics.register()
