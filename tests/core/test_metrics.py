@@ -154,3 +154,13 @@ def test_log_lines_after_the_request_carry_no_request_id(client: Client) -> None
     record = logging.LogRecord("gridcare.worker", logging.INFO, __file__, 1, "after", None, None)
     RequestIdFilter().filter(record)
     assert record.request_id == "-"  # type: ignore[attr-defined]
+
+
+def test_the_grafana_dashboard_queries_only_families_we_expose(client: Client, token: str) -> None:
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {re.sub(r"_(total|bucket|count|sum)$", "", name) for e in exprs for name in re.findall(r"gridcare_\w+", e)}
+    exposed = set(scrape(client))
+    assert used and used <= exposed, used - exposed
