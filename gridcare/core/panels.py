@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.http import HttpRequest
-from django.utils.module_loading import import_string
+
+from gridcare.core.contributions import from_apps
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,7 @@ _collected: list[HomePanel] | None = None
 def home_panels() -> list[HomePanel]:
     global _collected
     if _collected is None:
-        found: list[HomePanel] = []
-        for config in apps.get_app_configs():
-            if config.name.startswith("gridcare."):
-                try:
-                    found += import_string(f"{config.name}.home.HOME_PANELS")
-                except ImportError:
-                    continue
+        found = [panel for panels in from_apps("home.HOME_PANELS") for panel in panels]
         _collected = sorted(found, key=lambda panel: panel.order)
     return _collected
 

@@ -5,8 +5,8 @@ Filters that need a higher app's models live in that app (work-order statuses: `
 from __future__ import annotations
 
 from django import template
-from django.utils.module_loading import import_string
 
+from gridcare.core.contributions import from_apps
 from gridcare.core.text import format_duration, mask_phone
 
 register = template.Library()
@@ -18,15 +18,9 @@ _labels: dict[str, str] | None = None
 def event_labels() -> dict[str, str]:
     global _labels
     if _labels is None:
-        from django.apps import apps
-
         found: dict[str, str] = {}
-        for config in apps.get_app_configs():
-            if config.name.startswith("gridcare."):
-                try:
-                    found.update(import_string(f"{config.name}.labels.EVENT_LABELS"))
-                except ImportError:
-                    continue
+        for labels in from_apps("labels.EVENT_LABELS"):
+            found.update(labels)
         _labels = found
     return _labels
 
