@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from gridcare.core.env import (
     env_bool,
+    env_choice,
     env_database,
     env_int,
     env_list,
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gridcare.core.csp.ContentSecurityPolicyMiddleware",  # first: every response, static files included
+    # Next: every later middleware's and view's log lines carry the request id; the latency it measures is the
+    # whole request (static files included, counted under one route so they cannot swamp the labels).
+    "gridcare.core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "gridcare.org.middleware.SecureCookiesMiddleware",  # outside the session/CSRF middleware: sees their cookies
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -173,15 +177,28 @@ GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES = env_int("GRIDCARE_REPAIR_MAX_CALL_AGE_MIN
 GRIDCARE_GPS_STALE_MINUTES = env_int("GRIDCARE_GPS_STALE_MINUTES", 30, minimum=1)
 GRIDCARE_API_PAGE_MAX = env_int("GRIDCARE_API_PAGE_MAX", 500, minimum=1)
 
+# Logs: plain lines for a terminal, or one JSON object per line for a log collector; both carry the request id
+# (X-Request-ID, set by gridcare.core.observability.RequestIdMiddleware; "-" outside a request).
+GRIDCARE_LOG_FORMAT = env_choice("GRIDCARE_LOG_FORMAT", "plain", {"plain", "json"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "gridcare.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "gridcare.core.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": GRIDCARE_LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # py4j (Spark) logs at interpreter exit, after the handlers' streams are closed: keep it quiet.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "py4j": {"level": "WARNING"}},
 }
+
+# Prometheus metrics at /metrics, for a scraper sending `Authorization: Bearer <token>`. Unset: /metrics answers
+# 404 as if it did not exist (closed by default: the figures show load and volumes of a utility's service).
+GRIDCARE_METRICS_TOKEN = env_str("GRIDCARE_METRICS_TOKEN", "")
 
 # --- Accounts: login throttling, cookies, portal links (issue #12) -------------------------------------------------
 # Failed passwords are counted in the database (org.LoginThrottle), so every server process sees the same counts.

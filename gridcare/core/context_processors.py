@@ -7,21 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from gridcare.org.roles import Role
+from gridcare.core.contributions import from_apps
 
 # (label, url name, roles that see it (None = everyone signed in), order)
 NavItem = tuple[str, str, set[str] | None, int]
-NAV_ITEMS: list[NavItem] = [
-    ("工作台", "home", None, 0),
-    ("客户查询", "customers:search", None, 10),
-    ("电网拓扑", "grid:feeders", {Role.DISPATCHER, Role.ANALYST, Role.ADMIN, Role.SHIFT_LEAD, Role.AGENT}, 90),
-]
+# Core's own entry only: the apps above add theirs (customers, grid, work orders …), so core names no app.
+NAV_ITEMS: list[NavItem] = [("工作台", "home", None, 0)]
 _collected: list[NavItem] | None = None
 
 
@@ -29,12 +24,8 @@ def all_nav_items() -> list[NavItem]:
     global _collected
     if _collected is None:
         items = list(NAV_ITEMS)
-        for config in apps.get_app_configs():
-            if config.name.startswith("gridcare."):
-                try:
-                    items += import_string(f"{config.name}.nav.NAV_ITEMS")
-                except ImportError:
-                    continue
+        for contributed in from_apps("nav.NAV_ITEMS"):
+            items += contributed
         _collected = sorted(items, key=lambda item: item[3])
     return _collected
 

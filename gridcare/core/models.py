@@ -91,3 +91,56 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.get_kind_display()} {self.name}"
+
+
+class BackgroundTask(models.Model):
+    """Heavy one-off work (recompute every open deadline …) run by `gridcare worker` in batches.
+
+    The row is both the queue entry and the progress report: each batch commits its work together with the new
+    `checkpoint` and `done`, so a worker that dies mid-batch loses only that batch and the next one resumes.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("执行中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    name = models.CharField(_("任务"), max_length=64)
+    queue = models.CharField(_("队列"), max_length=32, default="default")
+    params = models.JSONField(_("参数"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    state = models.CharField(_("状态"), max_length=8, choices=State.choices, default=State.QUEUED)
+    done = models.PositiveIntegerField(_("已处理"), default=0)
+    total = models.PositiveIntegerField(_("总数"), null=True, blank=True)
+    # Where the next batch starts (e.g. the last order id handled); opaque to everyone but the task's step.
+    checkpoint = models.JSONField(_("断点"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    result = models.JSONField(_("结果"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField(_("错误"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_by_name = models.CharField(_("发起人名称"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("创建时间"))
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
+        ordering = ["-id"]
+        # The worker asks "the oldest unfinished task of my queue"; finished rows are most of the table.
+        indexes = [models.Index(fields=["queue", "state", "id"], name="backgroundtask_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total:
+            return 100 if self.state == self.State.DONE else None
+        return min(100, round(100 * self.done / self.total))

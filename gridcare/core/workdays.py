@@ -108,10 +108,3 @@ def add_working_seconds(start: dt.datetime, seconds: float, cal: WorkCalendar) -
         day += DAY
         touched.append(day)
         cursor = day_end
-
-
-def next_working_day(day: dt.date, cal: WorkCalendar) -> dt.date:
-    day += DAY
-    while not cal.is_working_day(day):
-        day += DAY
-    return day

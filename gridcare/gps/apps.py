@@ -6,3 +6,6 @@ class GpsConfig(AppConfig):
     name = "gridcare.gps"
     label = "gps"
     verbose_name = _("车辆定位")
+
+    def ready(self) -> None:
+        from gridcare.gps import checks  # noqa: F401  (registers system checks)

@@ -16,18 +16,18 @@ from gridcare.notices.services import reminders_queue_due
 log = logging.getLogger("gridcare.notices")
 
 
-@job("notices.deliver")
+@job("notices.deliver", queue="delivery", budget=5.0)
 def handle_deliver(now: dt.datetime) -> int:
     """One batch per configured channel (within its rate limit); the worker calls again while there is work."""
     return delivery.deliver_all(now)
 
 
-@job("notices.reap", max_rounds=10)
+@job("notices.reap", queue="delivery", budget=2.0, max_rounds=10)
 def handle_reap(now: dt.datetime) -> int:
     return delivery.reap_expired(now)
 
 
-@job("notices.reminders", max_rounds=1)
+@job("notices.reminders", queue="default", budget=30.0, max_rounds=1)
 def handle_reminders(now: dt.datetime) -> int:
     """Once a day after GRIDCARE_REMINDER_HOUR (local time): scan payment records and queue reminders.
 

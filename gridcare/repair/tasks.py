@@ -8,6 +8,6 @@ from gridcare.core.worker import job
 from gridcare.repair.escalation import handle_unaccepted
 
 
-@job("repair.acceptance", max_rounds=100)
+@job("repair.acceptance", queue="alerts", budget=2.0, max_rounds=100)
 def acceptance(now: dt.datetime) -> int:
     return handle_unaccepted(now)

@@ -15,7 +15,7 @@ from gridcare.tags.models import TagRun
 log = logging.getLogger("gridcare.tags")
 
 
-@job("tags.scheduled_run", max_rounds=3)
+@job("tags.scheduled_run", queue="analytics", budget=120.0, max_rounds=3)
 def handle_scheduled_run(now: dt.datetime) -> int:
     """Queue yesterday's run if tags are due, then execute one queued run (claimed by compare-and-swap)."""
     as_of = timezone.localtime(now).date() - dt.timedelta(days=1)  # yesterday's data is complete

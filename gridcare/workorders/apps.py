@@ -10,4 +10,6 @@ class WorkordersConfig(AppConfig):
     def ready(self) -> None:
         # The work-order actions declare their rows of the authorization table (gridcare.org.policy) as they are
         # declared: load them before the first request asks the table.
-        from gridcare.workorders import states  # noqa: F401
+        from gridcare.workorders import listeners, metrics, states  # noqa: F401  (also connects the calendar receiver)
+
+        metrics.register()

@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from gridcare.core.calendar import load_calendar
-from gridcare.core.models import CalendarDay, CalendarYear, Event
+from gridcare.core.models import BackgroundTask, CalendarDay, CalendarYear, Event
+from gridcare.core.worker import run_pass
 from gridcare.workorders.models import WorkOrder
 from tests.conftest import City
 from tests.workorders.helpers import bj, complaint, deadline
@@ -137,6 +138,16 @@ def test_an_administrator_entering_days_in_the_admin_recomputes_with_one_action(
         {"action": "recompute_open_deadlines", "_selected_action": [year.pk]},
         follow=True,
     )
-    assert r.status_code == 200 and "2 个时限有变化" in r.content.decode()
+    # The click only queues the recompute: the page answers at once and names the task.
+    task = BackgroundTask.objects.get(name="workorders.deadlines_recompute")
+    assert r.status_code == 200 and f"后台任务 #{task.pk}" in r.content.decode()
+    assert task.state == BackgroundTask.State.QUEUED and task.requested_by == city.admin
+    assert deadline(WorkOrder.objects.get(pk=early.pk), "contact").due_at == bj(2027, 10, 1, 16)
+    # The deadlines worker runs it; the admin's task list then shows it done with its progress.
+    run_pass(bj(2027, 9, 30, 17), queues={"deadlines"})
+    task.refresh_from_db()
+    assert task.state == BackgroundTask.State.DONE and task.result["moved"] == 2 and (task.done, task.total) == (1, 1)
     moved = WorkOrder.objects.get(pk=early.pk)
     assert deadline(moved, "contact").due_at == bj(2027, 10, 8, 16) and moved.calendar_warning == ""
+    listing = client.get("/admin/core/backgroundtask/").content.decode()
+    assert "按现行节假日历重算在途工单时限" in listing and "1/1 (100%)" in listing

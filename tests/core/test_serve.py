@@ -24,7 +24,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(tmp_path: Path, *extra: str, name: str = "a") -> Iterator[int]:
+def serve(tmp_path: Path, *extra: str, name: str = "a", environ: dict[str, str] | None = None) -> Iterator[int]:
     port = free_port()
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -37,6 +37,7 @@ def serve(tmp_path: Path, *extra: str, name: str = "a") -> Iterator[int]:
         "XDG_RUNTIME_DIR": str(home / "run"),
         "GRIDCARE_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
         "LOG_LEVEL": "WARNING",
+        **(environ or {}),
     }
     log = tmp_path / f"serve-{name}.log"
     with log.open("wb") as out:
@@ -175,3 +176,29 @@ def test_no_shared_control_socket_by_default_and_one_per_instance_when_asked(tmp
         serve(tmp_path, "--control-socket", str(ctl_b), name="b"),
     ):
         assert ctl_a.is_socket() and ctl_b.is_socket()
+
+
+def favicon_count(port: int) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/metrics", headers={"Authorization": "Bearer serve-metrics-token-0123"})
+        response = conn.getresponse()
+        assert response.status == 200
+        text = response.read().decode()
+    finally:
+        conn.close()
+    (family,) = [f for f in text_string_to_metric_families(text) if f.name == "gridcare_http_requests"]
+    return sum(s.value for s in family.samples if s.labels.get("route") == "/favicon.ico" and s.name.endswith("_total"))
+
+
+def test_metrics_add_up_every_gunicorn_worker(tmp_path: Path) -> None:
+    with serve(tmp_path, environ={"GRIDCARE_METRICS_TOKEN": "serve-metrics-token-0123"}) as port:
+        # A route the readiness probe above does not use: a probe answered late cannot count in between.
+        before = favicon_count(port)
+        for _ in range(20):
+            assert get(port, "/favicon.ico", timeout=10)[0] == 301
+        # Whichever of the two workers answers the scrape, it reports the requests both of them served.
+        assert [favicon_count(port) - before for _ in range(4)] == [20.0] * 4
+        assert list((tmp_path / "var-a" / "metrics").glob("*.db"))

@@ -89,3 +89,9 @@ def test_a_bad_notice_or_gps_variable_stops_the_system_check_with_its_name(monke
     found = {m.id: m.msg for m in run_checks() if m.id in ("gridcare.E001", "gridcare.E002")}
     assert "GRIDCARE_NOTICE_QUIET_HOURS" in found["gridcare.E001"]
     assert "GRIDCARE_GPS_NAIVE_TIME_ZONE" in found["gridcare.E002"]
+
+
+def test_log_format_must_be_plain_or_json() -> None:
+    result = _gridcare_check({"DEBUG": "true", "GRIDCARE_LOG_FORMAT": "xml"})
+    assert result.returncode == 2
+    assert "GRIDCARE_LOG_FORMAT='xml' is not one of: json, plain" in result.stderr

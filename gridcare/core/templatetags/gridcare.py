@@ -1,12 +1,12 @@
-"""Template filters for the screens: event names and statuses in Chinese, durations, masked phones."""
+"""Template filters for the screens: event names in Chinese, durations, masked phones.
+
+Filters that need a higher app's models live in that app (work-order statuses: `{% load workorders %}`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
-from django.utils.module_loading import import_string
 
+from gridcare.core.contributions import from_apps
 from gridcare.core.text import format_duration, mask_phone
 
 register = template.Library()
@@ -18,15 +18,9 @@ _labels: dict[str, str] | None = None
 def event_labels() -> dict[str, str]:
     global _labels
     if _labels is None:
-        from django.apps import apps
-
         found: dict[str, str] = {}
-        for config in apps.get_app_configs():
-            if config.name.startswith("gridcare."):
-                try:
-                    found.update(import_string(f"{config.name}.labels.EVENT_LABELS"))
-                except ImportError:
-                    continue
+        for labels in from_apps("labels.EVENT_LABELS"):
+            found.update(labels)
         _labels = found
     return _labels
 
@@ -34,13 +28,6 @@ def event_labels() -> dict[str, str]:
 @register.filter
 def event_label(action: str) -> str:
     return event_labels().get(action, action)
-
-
-@register.filter
-def status_label(value: Any) -> str:
-    from gridcare.workorders.models import Status
-
-    return str(Status(value).label) if value in Status.values else str(value)
 
 
 @register.filter

@@ -227,8 +227,12 @@ def _paused_seconds_from_events(order: WorkOrder, unit: str, cal: Any, now: dt.d
     return total
 
 
-def deadlines_recompute(*, policy: SlaPolicy, actor: Actor, now: dt.datetime | None = None) -> int:
-    """After a policy or calendar change: recompute every open deadline from the policy and the event history."""
+def deadlines_recompute(
+    *, policy: SlaPolicy, actor: Actor, now: dt.datetime | None = None, orders_between: tuple[int, int] | None = None
+) -> int:
+    """After a policy or calendar change: recompute every open deadline from the policy and the event history.
+
+    `orders_between=(after, upto)` limits it to orders with after < id <= upto: one batch of a background task."""
     now = _now(now)
     cal = load_calendar(fresh=True)
     reference(fresh=True)  # the policy was just edited: read it anew
@@ -242,6 +246,8 @@ def deadlines_recompute(*, policy: SlaPolicy, actor: Actor, now: dt.datetime | N
             .filter(order__category__sla_policy=policy, met_at__isnull=True, step_code="")
             .exclude(state=DeadlineState.CANCELLED)
         )
+        if orders_between is not None:
+            open_deadlines = open_deadlines.filter(order_id__gt=orders_between[0], order_id__lte=orders_between[1])
         for d in open_deadlines:
             order = d.order
             target = sla.resolve_target(

@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
+from gridcare.core.background import task_label, task_run_until_done, tasks_queued_by
 from gridcare.core.calendar_import import WEEKDAYS, calendar_import
 from gridcare.core.errors import ServiceError
-from gridcare.core.models import CalendarDay, CalendarYear
+from gridcare.core.models import BackgroundTask, CalendarDay, CalendarYear
+from gridcare.core.signals import calendar_changed
 from gridcare.core.tables import read_table
 
 
@@ -73,9 +76,11 @@ class Command(BaseCommand):
         for year, (holidays, workdays) in sorted(report.years.items()):
             self.stdout.write(f"{year}: {holidays} holidays, {workdays} make-up working days")
         if recompute:
-            from gridcare.workorders.services import deadlines_recompute_all  # the layer above the calendar
-
-            moved = deadlines_recompute_all(actor="cli")
-            self.stdout.write(f"open work-order deadlines recomputed: {moved} moved")
+            # The apps that count on the calendar queue their recompute; the command waits for it to finish.
+            for queued in tasks_queued_by(calendar_changed.send(sender=CalendarYear, actor="cli")):
+                task = task_run_until_done(task=queued, clock=timezone.now)
+                if task.state == BackgroundTask.State.FAILED:
+                    raise CommandError(f"{task_label(task)} (background task #{task.pk}) failed: {task.error}")
+                self.stdout.write(str(task.result.get("summary") or f"{task_label(task)}: done"))
         else:
             self.stdout.write("open work orders keep their deadlines (--keep-deadlines)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +51,14 @@ class Command(BaseCommand):
             if options["control_socket"]
             else ["--no-control-socket"]
         )
+        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Each gunicorn worker counts its own requests; /metrics must add them all up, whichever worker the
+            # scrape lands on: prometheus_client's multiprocess mode, in a directory emptied at every start.
+            shared = Path(settings.VAR_DIR) / "metrics"
+            shared.mkdir(parents=True, exist_ok=True)
+            for stale in shared.glob("*.db"):
+                stale.unlink()
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
         self.stdout.write(f"GridCare serving on http://{bind}/ (gunicorn, {workers} workers × {threads} threads)")
         sys.stdout.flush()
         os.execv(  # noqa: S606 - replaces this process with the server, arguments are ours
@@ -68,6 +77,8 @@ class Command(BaseCommand):
                 "--worker-class",
                 "gridcare.core.serving.GuardedThreadWorker",
                 *control_socket,
+                "--config",
+                "python:gridcare.core.gunicorn_hooks",
                 "--access-logfile",
                 "-",
                 "--timeout",
