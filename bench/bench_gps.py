@@ -1,7 +1,7 @@
 """GPS ingest throughput: OsmAnd/Traccar requests over real HTTP to `gridcare gps-listen`, and MQTT via Mosquitto.
 
 Runs alone: `.venv/bin/python bench/bench_gps.py [--requests N] [--devices D] [--concurrency C]`.
-Builds a throwaway database (SQLite in a temp dir, or --database-url postgres://…), registers D vehicles,
+Builds a throwaway database (SQLite in a temp dir, or --database-url postgres://…), registers D devices on D vehicles,
 then on loopback only:
   1. baseline: `gps-listen --discard` (parse and answer, store nothing);
   2. `gps-listen` storing every fix (answers 200 only after commit);
@@ -185,15 +185,17 @@ def setup_database(devices: int) -> None:
 
     django.setup()
     call_command("migrate", "--no-input", verbosity=0)
+    from gridcare.gps.models import Device
     from gridcare.org.models import OrgUnit, Site
     from gridcare.repair.models import Vehicle
 
     site = Site.objects.create(code="B", name="bench")
     crew = OrgUnit.objects.create(code="BENCH", name="bench crew", kind="crew", site=site, duty_phone="0")
+    trackers = Device.objects.bulk_create([Device(unique_id=f"bench-{i}") for i in range(devices)])
     Vehicle.objects.bulk_create(
         [
-            Vehicle(plate=f"B{i:05d}", crew=crew, gps_device_id=f"bench-{i}", home_lat=30, home_lon=120)
-            for i in range(devices)
+            Vehicle(plate=f"B{i:05d}", crew=crew, device=device, home_lat=30, home_lon=120)
+            for i, device in enumerate(trackers)
         ]
     )
 

@@ -161,7 +161,7 @@ def run_one(args: argparse.Namespace) -> int:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from gridcare.grid.selectors import customer_ids_under
+    from gridcare.customers.selectors import customer_ids_under
     from gridcare.notices import channels, config, delivery, services
     from gridcare.notices.models import Message, MessageStatus, Notice
 

@@ -316,6 +316,7 @@ def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from gridcare.customers.api import grid_router as customers_below_grid_router
     from gridcare.customers.api import router as customers_router
     from gridcare.dsm.api import router as dsm_router
     from gridcare.dsm.api import tariffs_router
@@ -330,6 +331,7 @@ def _register_routers() -> None:
     api.add_router("/org", org_router)
     api.add_router("/customers", customers_router)
     api.add_router("/grid", grid_router)
+    api.add_router("/grid", customers_below_grid_router)
     api.add_router("/workorders", workorders_router)
     api.add_router("/repair", repair_router)
     api.add_router("/notices", notices_router)

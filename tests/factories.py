@@ -10,6 +10,7 @@ from typing import Any
 
 from gridcare.customers.models import Customer
 from gridcare.customers.services import customer_create
+from gridcare.gps.models import Device
 from gridcare.grid.models import AreaClass, District, Feeder, ServicePoint, Substation, TransformerArea
 from gridcare.org.models import OrgUnit, Site, User
 from gridcare.org.services import ManagerSpec, orgunit_create, site_create, user_create
@@ -24,6 +25,11 @@ def managers() -> list[ManagerSpec]:
         ManagerSpec("张主任", f"1390000{n:04d}", "主任"),
         ManagerSpec("李副主任", f"1390001{n:04d}", "副主任"),
     ]
+
+
+def make_device(unique_id: str | None = None) -> Device:
+    """A registered GPS device, to put on a vehicle (`Vehicle(device=...)`)."""
+    return Device.objects.create(unique_id=unique_id or f"dev-{next(_seq)}")
 
 
 def make_site(code: str | None = None) -> Site:

@@ -299,7 +299,7 @@ class World:
         crew = self.city.crew_north if self._north(kind) else self.crew_south
         n = next(self.seq)
         return Vehicle.objects.create(
-            plate=f"浙A·M{n:04d}", crew=crew, gps_device_id=f"m-{n}", home_lat=30.2, home_lon=120.1
+            plate=f"浙A·M{n:04d}", crew=crew, device=f.make_device(f"m-{n}"), home_lat=30.2, home_lon=120.1
         )
 
     def ticket(self, kind: str) -> dict[str, Any]:

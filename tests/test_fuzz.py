@@ -38,6 +38,7 @@ from gridcare.repair.models import RepairTicket, Vehicle
 from gridcare.workorders import services as wo
 from gridcare.workorders.models import Category
 from tests.conftest import City
+from tests.factories import make_device
 
 EXAMPLES = int(os.environ.get("GRIDCARE_FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -76,7 +77,12 @@ def world(request: pytest.FixtureRequest, city: City, keep_test_connection: None
     wo.workorder_dispatch(order=order, actor=city.shift_lead, unit=city.north, now=now)
     ticket = RepairTicket.objects.get(workorder=order)
     vehicle = Vehicle.objects.create(
-        plate="浙A·F0001", crew=city.crew_north, gps_device_id="fuzz-1", crew_type="both", home_lat=30.2, home_lon=120.1
+        plate="浙A·F0001",
+        crew=city.crew_north,
+        device=make_device("fuzz-1"),
+        crew_type="both",
+        home_lat=30.2,
+        home_lon=120.1,
     )
     assignment = rs.repair_assign(ticket=ticket, vehicle=vehicle, actor=city.dispatcher_north, now=now)
     outage = notices.outage_create(

@@ -5,15 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from gridcare.core.apitypes import Limit
 from gridcare.customers import selectors, services
 from gridcare.customers.models import Customer
+from gridcare.grid import selectors as grid_selectors
+from gridcare.grid.api import Page
 from gridcare.org import policy
 
 router = Router(tags=["customers"])
+# Mounted at /grid beside the grid app's router (gridcare/api.py): the customers below a network object are
+# the ledger's data, and their URLs and operation ids stay what they were when grid served them.
+grid_router = Router(tags=["grid"])
 
 
 class ContactOut(Schema):
@@ -133,3 +139,40 @@ def contact_new(request: HttpRequest, account_no: str, payload: ContactIn) -> St
 def path(request: HttpRequest, account_no: str) -> list[dict[str, object]]:
     c = selectors.customer_get(user=request.auth, account_no=account_no)  # type: ignore[attr-defined]
     return selectors.customer_path(c)
+
+
+# ---------------------------------------------------------------- customers below the network (under /grid)
+
+
+class CustomersBelow(Schema):
+    count: int
+    results: list[CustomerBrief]
+
+
+def _below(qs: QuerySet[Customer], page: Page) -> dict[str, object]:
+    qs = qs.order_by("id")
+    return {"count": qs.count(), "results": [brief(c) for c in qs[page.offset : page.offset + page.limit]]}
+
+
+@grid_router.get(
+    "/feeders/{code}/customers",
+    response=CustomersBelow,
+    summary="线路下的全部客户",
+    operation_id="gridcare_grid_api_feeder_customers",
+)
+def feeder_customers(request: HttpRequest, code: str, page: Query[Page]) -> dict[str, object]:
+    user = request.auth  # type: ignore[attr-defined]
+    feeder = grid_selectors.feeder_get(user=user, code=code)
+    return _below(selectors.customers_under_feeder(user=user, feeder=feeder), page)
+
+
+@grid_router.get(
+    "/areas/{code}/customers",
+    response=CustomersBelow,
+    summary="台区下的全部客户",
+    operation_id="gridcare_grid_api_area_customers",
+)
+def area_customers(request: HttpRequest, code: str, page: Query[Page]) -> dict[str, object]:
+    user = request.auth  # type: ignore[attr-defined]
+    area = grid_selectors.area_get(user=user, code=code)
+    return _below(selectors.customers_under_area(user=user, area=area), page)

@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from gridcare.core.errors import NotFound
 from gridcare.core.text import mask_phone
 from gridcare.customers.models import Contact, Customer
+from gridcare.grid.models import Feeder, TransformerArea
 from gridcare.org.scope import unit_filter, unit_id_in_scope
 
 PATH_RELATED = (
@@ -25,6 +26,33 @@ PATH_RELATED = (
 
 def customers_visible(*, user: Any) -> QuerySet[Customer]:
     return Customer.objects.filter(unit_filter(user, "service_unit"))
+
+
+# ---------------------------------------------------------------- customers below the network
+
+
+def customers_under_feeder(*, user: Any, feeder: Feeder) -> QuerySet[Customer]:
+    """One indexed query: customer → service point → 台区 → feeder (FK indexes on each hop)."""
+    return customers_visible(user=user).filter(service_point__transformer_area__feeder_id=feeder.pk)
+
+
+def customers_under_area(*, user: Any, area: TransformerArea) -> QuerySet[Customer]:
+    return customers_visible(user=user).filter(service_point__transformer_area_id=area.pk)
+
+
+def customer_ids_under(*, feeder_ids: list[int] | None = None, area_ids: list[int] | None = None) -> QuerySet[Customer]:
+    """Unscoped: for system work (outage notices, grouping) that must reach every affected customer."""
+    qs = Customer.objects.all()
+    if feeder_ids is not None:
+        qs = qs.filter(service_point__transformer_area__feeder_id__in=feeder_ids)
+    if area_ids is not None:
+        qs = qs.filter(service_point__transformer_area_id__in=area_ids)
+    return qs
+
+
+def feeder_customer_count(user: Any, feeder: Feeder) -> int:
+    """What the grid app's feeder page shows (registered with `grid.selectors` in CustomersConfig.ready)."""
+    return customers_under_feeder(user=user, feeder=feeder).count()
 
 
 _CUSTOMER_ATTNAMES = [f.attname for f in Customer._meta.concrete_fields]

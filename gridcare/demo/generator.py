@@ -38,7 +38,8 @@ from gridcare.demo.plan import (
     CityPlan,
     plan_city,
 )
-from gridcare.demo.spec import ACTOR, DEMO_PASSWORD, DISTRICTS, SITES, UNITS, USERS, demo_logins
+from gridcare.demo.spec import ACTOR, DEMO_PASSWORD, DISTRICTS, GPS_PREFIX, SITES, UNITS, USERS, demo_logins
+from gridcare.gps.models import Device
 from gridcare.grid.models import District, Feeder, ServicePoint, Substation, TransformerArea
 from gridcare.org.models import OrgUnit, Site, User
 from gridcare.org.services import ManagerSpec, orgunit_create, password_check, site_create, user_create
@@ -103,7 +104,7 @@ def _conflicts(plan: CityPlan) -> list[str]:
         ("org units", OrgUnit.objects.filter(code__in=[u.code for u in UNITS]), "code"),
         ("sites", Site.objects.filter(code__in=[s.code for s in SITES]), "code"),
         ("districts", District.objects.filter(code__in=[d.code for d in DISTRICTS]), "code"),
-        ("vehicles", Vehicle.objects.filter(gps_device_id__startswith="GC-VEH-"), "gps_device_id"),
+        ("GPS devices", Device.objects.filter(unique_id__startswith=GPS_PREFIX), "unique_id"),
         ("substations", Substation.objects.filter(code__in=plan.topology.ss_code), "code"),
     ]
     found = []
@@ -356,16 +357,23 @@ def _load_ledger(
 
 
 def _load_vehicles(plan: CityPlan, units: dict[str, OrgUnit]) -> tuple[int, int]:
+    """Each vehicle with its GPS device (registered in the GPS app, named after the plate)."""
     v = plan.vehicles
+    d0 = bulk.next_id(Device)
+    bulk.insert_rows(
+        Device,
+        ["id", "unique_id", "name", "disabled"],
+        zip(range(d0, d0 + len(v.plate)), v.gps_device_id, v.plate, [False] * len(v.plate), strict=True),
+    )
     v0 = bulk.next_id(Vehicle)
     count = bulk.insert_rows(
         Vehicle,
-        ["id", "plate", "crew", "gps_device_id", "crew_type", "status", "home_lat", "home_lon"],
+        ["id", "plate", "crew", "device", "crew_type", "status", "home_lat", "home_lon"],
         zip(
             range(v0, v0 + len(v.plate)),
             v.plate,
             [units[c].pk for c in v.crew],
-            v.gps_device_id,
+            range(d0, d0 + len(v.plate)),
             v.crew_type,
             ["idle"] * len(v.plate),
             v.lat.tolist(),
@@ -506,7 +514,7 @@ def build_demo_city(
                 v0, n_vehicles = _load_vehicles(plan, units)
                 events.append(_events(plan, Vehicle, v0, n_vehicles))
                 bulk.reset_sequences(
-                    [District, Substation, Feeder, TransformerArea, ServicePoint, Customer, Contact, Vehicle]
+                    [District, Substation, Feeder, TransformerArea, ServicePoint, Customer, Contact, Device, Vehicle]
                 )
                 db_seconds = time.perf_counter() - db_started
                 result = export.result()  # a failed export rolls the database back too

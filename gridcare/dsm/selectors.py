@@ -13,11 +13,11 @@ from django.db.models import QuerySet
 
 from gridcare.core.errors import NotFound
 from gridcare.customers.models import Customer
-from gridcare.customers.selectors import customer_get
+from gridcare.customers.selectors import customer_get, customers_under_feeder
 from gridcare.dsm import analytics, store
 from gridcare.dsm.models import DemandResponseEvent, LoadControlEvent, OrderlyUsePlan, Participation, PlanAllocation
 from gridcare.grid.models import Feeder
-from gridcare.grid.selectors import customers_under_feeder, feeder_get, feeders_visible
+from gridcare.grid.selectors import feeder_get, feeders_visible
 
 DEFAULT_DAYS = 7
 

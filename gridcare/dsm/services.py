@@ -18,6 +18,7 @@ from django.utils import timezone
 from gridcare.core.audit import record_event
 from gridcare.core.errors import Conflict, ServiceError
 from gridcare.customers.models import Customer, CustomerStatus
+from gridcare.customers.selectors import customer_ids_under
 from gridcare.dsm import analytics, intervals, orderly, store
 from gridcare.dsm.models import (
     DemandResponseEvent,
@@ -29,7 +30,6 @@ from gridcare.dsm.models import (
     PlanAllocation,
 )
 from gridcare.grid.models import Feeder
-from gridcare.grid.selectors import customer_ids_under
 from gridcare.notices import services as notice_services
 from gridcare.notices.audiences import Audience
 from gridcare.notices.models import Notice

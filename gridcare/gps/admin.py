@@ -1,11 +1,12 @@
-"""Admin for the GPS app: read-only views of latest positions and the track (devices write them, not people)."""
+"""Admin for the GPS app: devices are registered here; latest positions and the track are read-only (devices
+write them, not people)."""
 
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from gridcare.gps.models import LatestPosition, TrackPoint
+from gridcare.gps.models import Device, LatestPosition, TrackPoint
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -16,17 +17,25 @@ class _ReadOnly(admin.ModelAdmin):
         return False
 
 
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["unique_id", "name", "disabled"]
+    list_filter = ["disabled"]
+    # The repair app's vehicle form picks a device with autocomplete, which needs these.
+    search_fields = ["unique_id", "name"]
+
+
 @admin.register(LatestPosition)
 class LatestPositionAdmin(_ReadOnly):
-    list_display = ["vehicle", "fixed_at", "lat", "lon", "speed_kmh", "battery", "received_at", "jump_streak"]
-    search_fields = ["vehicle__plate", "vehicle__gps_device_id"]
-    raw_id_fields = ["vehicle"]
+    list_display = ["device", "fixed_at", "lat", "lon", "speed_kmh", "battery", "received_at", "jump_streak"]
+    search_fields = ["device__unique_id", "device__name"]
+    raw_id_fields = ["device"]
 
 
 @admin.register(TrackPoint)
 class TrackPointAdmin(_ReadOnly):
-    list_display = ["vehicle", "fixed_at", "lat", "lon", "speed_kmh", "flag", "source", "received_at"]
+    list_display = ["device", "fixed_at", "lat", "lon", "speed_kmh", "flag", "source", "received_at"]
     list_filter = ["flag", "source"]
-    search_fields = ["vehicle__plate", "vehicle__gps_device_id"]
-    raw_id_fields = ["vehicle"]
+    search_fields = ["device__unique_id", "device__name"]
+    raw_id_fields = ["device"]
     date_hierarchy = "fixed_at"

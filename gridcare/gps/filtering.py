@@ -1,12 +1,12 @@
-"""Which fixes move a vehicle's latest position: order, duplicates and the speed filter. Pure (no database).
+"""Which fixes move a device's latest position: order, duplicates and the speed filter. Pure (no database).
 
-Rules, applied per vehicle in fix-time order:
+Rules, applied per device in fix-time order:
 - a fix the device marks invalid is kept in the track (flag `invalid`) and moves nothing;
 - a fix not newer than the latest is history only (buffered fixes sent late); an exact repeat (same time
   and place) of the latest, of a fix already in the track, or of another fix in the same request — a client
   resending a batch after a lost answer — is dropped;
 - "newer" is judged on the fix time, but never later than the time the fix was received: a phone whose
-  clock runs minutes ahead must not freeze its vehicle until the real time catches up with it;
+  clock runs minutes ahead must not freeze its device until the real time catches up with it;
 - a newer fix whose implied speed from the latest exceeds the limit (plus a jitter allowance) is a jump:
   kept in the track with flag `jump`, the latest stays. After `jump_reset` jumps in a row that agree
   with each other the stored position is the one that was wrong (e.g. a bad first fix), so the newest fix
@@ -58,7 +58,7 @@ class LatestState:
 
 @dataclass(frozen=True)
 class Decision:
-    vehicle_id: int
+    device_id: int
     fix: Fix
     flag: str
     moves_latest: bool
@@ -115,26 +115,26 @@ def decide(
     stored: set[tuple[int, dt.datetime, float, float]] | None = None,
     pending: dict[int, tuple[dt.datetime, float, float]] | None = None,
 ) -> Outcome:
-    """Classify `items` (vehicle id, fix) against the stored `latest` states; `max_speed_kmh=None` turns the
-    speed filter off. `stored`: (vehicle id, fix time, lat, lon) of fixes already in the track; `pending`:
-    the last jump of each vehicle with a jump streak, (fix time, lat, lon)."""
+    """Classify `items` (device pk, fix) against the stored `latest` states; `max_speed_kmh=None` turns the
+    speed filter off. `stored`: (device pk, fix time, lat, lon) of fixes already in the track; `pending`:
+    the last jump of each device with a jump streak, (fix time, lat, lon)."""
     stored = stored or set()
     pending = dict(pending or {})
-    by_vehicle: dict[int, list[Fix]] = defaultdict(list)
-    for vehicle_id, fix in items:
-        by_vehicle[vehicle_id].append(fix)
+    by_device: dict[int, list[Fix]] = defaultdict(list)
+    for device_id, fix in items:
+        by_device[device_id].append(fix)
     outcome = Outcome(decisions=[], changed={})
-    for vehicle_id, fixes in by_vehicle.items():
-        current = latest.get(vehicle_id)
+    for device_id, fixes in by_device.items():
+        current = latest.get(device_id)
         seen: set[tuple[dt.datetime, float, float]] = set()
         for fix in sorted(fixes, key=lambda f: f.fixed_at):
             key = (fix.fixed_at, fix.lat, fix.lon)
-            if key in seen or (vehicle_id, *key) in stored:
+            if key in seen or (device_id, *key) in stored:
                 outcome.duplicates += 1
                 continue
             seen.add(key)
             if not fix.valid:
-                outcome.decisions.append(Decision(vehicle_id, fix, FLAG_INVALID, False))
+                outcome.decisions.append(Decision(device_id, fix, FLAG_INVALID, False))
                 continue
             if current is not None and _order(fix.fixed_at, received_at) <= _order(
                 current.fixed_at, current.received_at
@@ -142,14 +142,14 @@ def decide(
                 if fix.fixed_at == current.fixed_at and (fix.lat, fix.lon) == (current.lat, current.lon):
                     outcome.duplicates += 1
                     continue
-                outcome.decisions.append(Decision(vehicle_id, fix, FLAG_OK, False))
+                outcome.decisions.append(Decision(device_id, fix, FLAG_OK, False))
                 continue
             if (
                 current is not None
                 and max_speed_kmh is not None
                 and implied_speed_too_high(current, fix, max_speed_kmh, received_at)
             ):
-                previous_jump = pending.get(vehicle_id)
+                previous_jump = pending.get(device_id)
                 agrees = (
                     current.jump_streak > 0
                     and previous_jump is not None
@@ -158,11 +158,11 @@ def decide(
                 streak = current.jump_streak + 1 if agrees else 1
                 if streak < jump_reset:
                     current = replace(current, jump_streak=streak)
-                    pending[vehicle_id] = (fix.fixed_at, fix.lat, fix.lon)
-                    outcome.changed[vehicle_id] = current
-                    outcome.decisions.append(Decision(vehicle_id, fix, FLAG_JUMP, False))
+                    pending[device_id] = (fix.fixed_at, fix.lat, fix.lon)
+                    outcome.changed[device_id] = current
+                    outcome.decisions.append(Decision(device_id, fix, FLAG_JUMP, False))
                     continue
             current = LatestState.from_fix(fix, received_at)
-            outcome.changed[vehicle_id] = current
-            outcome.decisions.append(Decision(vehicle_id, fix, FLAG_OK, True))
+            outcome.changed[device_id] = current
+            outcome.decisions.append(Decision(device_id, fix, FLAG_OK, True))
     return outcome

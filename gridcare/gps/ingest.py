@@ -46,7 +46,7 @@ def refusal(config: GpsConfig, *, query: str, header: str | None) -> tuple[int, 
 
 
 def unknown_device_answer(parsed: ParsedRequest) -> tuple[int, str]:
-    """Traccar answers an unknown device with 400 in the query/form layout and 404 in the JSON layout;
+    """Traccar answers an unknown (or disabled) device with 400 in the query/form layout and 404 in the JSON layout;
     clients built against it expect exactly that. Only a caller that passed `refusal()` gets here."""
     status = 404 if parsed.fmt == "json" else 400
-    return status, f"未登记的设备号 {parsed.device_id!r}：请先在车辆档案中登记 (unknown device)"
+    return status, f"未登记的设备号 {parsed.device_id!r}：请先在 GPS 设备档案中登记并启用 (unknown device)"

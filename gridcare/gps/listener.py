@@ -299,15 +299,15 @@ class IngestServer:
             self.stats.accepted += len(parsed.fixes)
             return 200, ""
         try:
-            vehicle_id = await self._vehicle_id(parsed.device_id)
+            device_pk = await self._device_pk(parsed.device_id)
         except Exception:
             log.exception("device look-up failed")
             self.stats.failed += 1
             return 503, "暂时无法保存，请稍后重试 (storage unavailable, retry later)"
-        if vehicle_id is None:
+        if device_pk is None:
             self.stats.unknown_device += 1
             return unknown_device_answer(parsed)
-        future = self.writer.submit([(vehicle_id, fix) for fix in parsed.fixes])
+        future = self.writer.submit([(device_pk, fix) for fix in parsed.fixes])
         try:
             await asyncio.wrap_future(future)
         except Exception:
@@ -316,15 +316,15 @@ class IngestServer:
         self.stats.accepted += len(parsed.fixes)
         return 200, skipped_note(parsed)
 
-    async def _vehicle_id(self, device_id: str) -> int | None:
+    async def _device_pk(self, device_id: str) -> int | None:
         loop = asyncio.get_running_loop()
         if self.directory.due_for_refresh() and not self._refreshing:
             self._refreshing = True
             refresh = loop.run_in_executor(self._db, self.directory.load)
             refresh.add_done_callback(self._refreshed)
-        answered, vehicle_id = self.directory.cached(device_id)
+        answered, pk = self.directory.cached(device_id)
         if answered:
-            return vehicle_id
+            return pk
         return await loop.run_in_executor(self._db, self.directory.lookup, device_id)
 
     def _refreshed(self, future: asyncio.Future[None]) -> None:

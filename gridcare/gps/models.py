@@ -1,11 +1,15 @@
-"""Vehicle positions: the track history (every stored fix) and the latest accepted fix of each vehicle."""
+"""GPS devices and their positions: the track history (every stored fix) and the latest accepted fix of each
+device.
+
+A device is what sends fixes (a phone app, a vehicle tracker), known by the identifier it sends, as in
+Traccar. What carries it (a repair vehicle today) points at the device from its own app, so the ingest never
+needs to know about vehicles.
+"""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-from gridcare.repair.models import Vehicle
 
 
 class FixFlag(models.TextChoices):
@@ -14,11 +18,29 @@ class FixFlag(models.TextChoices):
     INVALID = "invalid", _("设备标记无效")
 
 
+class Device(models.Model):
+    """A registered tracker. Fixes from an identifier with no device, or from a disabled one, are refused
+    alike, so the ingest's answers never tell which identifiers exist."""
+
+    unique_id = models.CharField(_("设备号"), max_length=64, unique=True)
+    name = models.CharField(_("名称"), max_length=64, blank=True)
+    # Switched off without deleting its track (a lost phone, a tracker sent for repair): its fixes are refused.
+    disabled = models.BooleanField(_("停用"), default=False)
+
+    class Meta:
+        verbose_name = _("GPS 设备")
+        verbose_name_plural = _("GPS 设备")
+        ordering = ["unique_id"]
+
+    def __str__(self) -> str:
+        return f"{self.unique_id} ({self.name})" if self.name else self.unique_id
+
+
 class TrackPoint(models.Model):
     """One fix as the device reported it. Speeds in km/h; flagged fixes are kept as evidence but never
-    become the vehicle's latest position."""
+    become the device's latest position."""
 
-    vehicle = models.ForeignKey(Vehicle, verbose_name=_("车辆"), on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, verbose_name=_("设备"), on_delete=models.CASCADE, related_name="+")
     fixed_at = models.DateTimeField(_("定位时间"))
     received_at = models.DateTimeField(_("接收时间"))
     lat = models.FloatField(_("纬度"))
@@ -37,20 +59,20 @@ class TrackPoint(models.Model):
         verbose_name = _("轨迹点")
         verbose_name_plural = _("轨迹点")
         indexes = [
-            models.Index(fields=["vehicle", "fixed_at"], name="gps_track_vehicle_time"),
-            # Retention pruning deletes by time across all vehicles.
+            models.Index(fields=["device", "fixed_at"], name="gps_track_device_time"),
+            # Retention pruning deletes by time across all devices.
             models.Index(fields=["fixed_at"], name="gps_track_time"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.vehicle_id}@{self.fixed_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.device_id}@{self.fixed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class LatestPosition(models.Model):
-    """The newest accepted fix of a vehicle: one row per vehicle, upserted by the ingest."""
+    """The newest accepted fix of a device: one row per device, upserted by the ingest."""
 
-    vehicle = models.OneToOneField(
-        Vehicle, verbose_name=_("车辆"), on_delete=models.CASCADE, primary_key=True, related_name="latest_position"
+    device = models.OneToOneField(
+        Device, verbose_name=_("设备"), on_delete=models.CASCADE, primary_key=True, related_name="latest_position"
     )
     fixed_at = models.DateTimeField(_("定位时间"))
     received_at = models.DateTimeField(_("接收时间"))
@@ -67,7 +89,7 @@ class LatestPosition(models.Model):
     class Meta:
         verbose_name = _("最新位置")
         verbose_name_plural = _("最新位置")
-        ordering = ["vehicle_id"]
+        ordering = ["device_id"]
 
     def __str__(self) -> str:
-        return f"{self.vehicle_id}: {self.lat:.5f},{self.lon:.5f}"
+        return f"{self.device_id}: {self.lat:.5f},{self.lon:.5f}"

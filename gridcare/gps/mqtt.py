@@ -114,18 +114,18 @@ class MqttIngest:
         try:
             if self.directory.due_for_refresh():
                 self.directory.load()
-            vehicle_id = self.directory.lookup(parsed.device_id)
+            device_pk = self.directory.lookup(parsed.device_id)
         except Exception:
             # The database, not the message: left unacknowledged, so the broker delivers it again after a
             # reconnect; an exception escaping here would stop paho's network thread.
             log.exception("device look-up failed for an MQTT message on %s", message.topic)
             self._count("failed")
             return
-        if vehicle_id is None:
+        if device_pk is None:
             self._count("unknown_device")
             client.ack(message.mid, message.qos)
             return
-        future = self.writer.submit([(vehicle_id, fix) for fix in parsed.fixes])
+        future = self.writer.submit([(device_pk, fix) for fix in parsed.fixes])
         future.add_done_callback(lambda f: self._stored(f, message, len(parsed.fixes)))
 
     def _stored(self, future: Future[IngestResult], message: mqtt.MQTTMessage, count: int) -> None:

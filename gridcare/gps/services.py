@@ -22,7 +22,7 @@ from gridcare.gps.parsing import Fix
 # Column order of LatestState, which the raw statements below rely on.
 LATEST_FIELDS = ["fixed_at", "received_at", "lat", "lon", "speed_kmh", "course", "accuracy", "battery", "jump_streak"]
 TRACK_COLUMNS = [
-    "vehicle_id",
+    "device_id",
     "fixed_at",
     "received_at",
     "lat",
@@ -42,17 +42,17 @@ TRACK_COLUMNS = [
 @dataclass(frozen=True)
 class IngestResult:
     stored: int  # track points written
-    moved: int  # vehicles whose latest position changed
+    moved: int  # devices whose latest position changed
     jumps: int  # fixes refused by the speed filter (kept in the track, flagged)
     duplicates: int  # exact repeats of the latest fix, dropped
 
 
-def _latest_states(vehicle_ids: list[int]) -> dict[int, LatestState]:
+def _latest_states(device_ids: list[int]) -> dict[int, LatestState]:
     rows = (
         LatestPosition.objects.select_for_update()
-        .filter(vehicle_id__in=vehicle_ids)
-        .order_by("vehicle_id")
-        .values_list("vehicle_id", *LATEST_FIELDS)
+        .filter(device_id__in=device_ids)
+        .order_by("device_id")
+        .values_list("device_id", *LATEST_FIELDS)
     )
     return {row[0]: LatestState(*row[1:]) for row in rows}
 
@@ -61,36 +61,34 @@ def _stored_history(
     items: Sequence[tuple[int, Fix]], latest: dict[int, LatestState]
 ) -> set[tuple[int, dt.datetime, float, float]]:
     """Which of the batch's older fixes are already in the track: a client resending a batch whose answer it
-    lost. Only fixes not newer than the vehicle's latest can be there, so a live stream costs no query."""
+    lost. Only fixes not newer than the device's latest can be there, so a live stream costs no query."""
     older: dict[int, set[dt.datetime]] = {}
-    for vehicle_id, fix in items:
-        state = latest.get(vehicle_id)
+    for device_id, fix in items:
+        state = latest.get(device_id)
         # With a jump pending, newer fixes may be in the track too (flagged): a resent jump must not count
         # twice towards replacing the stored position.
         if state is not None and (fix.fixed_at <= state.fixed_at or state.jump_streak > 0):
-            older.setdefault(vehicle_id, set()).add(fix.fixed_at)
+            older.setdefault(device_id, set()).add(fix.fixed_at)
     found: set[tuple[int, dt.datetime, float, float]] = set()
-    for vehicle_id, times in older.items():
-        rows = TrackPoint.objects.filter(vehicle_id=vehicle_id, fixed_at__in=times).values_list(
-            "fixed_at", "lat", "lon"
-        )
-        found.update((vehicle_id, fixed_at, lat, lon) for fixed_at, lat, lon in rows)
+    for device_id, times in older.items():
+        rows = TrackPoint.objects.filter(device_id=device_id, fixed_at__in=times).values_list("fixed_at", "lat", "lon")
+        found.update((device_id, fixed_at, lat, lon) for fixed_at, lat, lon in rows)
     return found
 
 
 def _pending_jumps(latest: dict[int, LatestState]) -> dict[int, tuple[dt.datetime, float, float]]:
-    """The last jump of each vehicle that has a jump streak (rare: one query per such vehicle)."""
+    """The last jump of each device that has a jump streak (rare: one query per such device)."""
     pending = {}
-    for vehicle_id, state in latest.items():
+    for device_id, state in latest.items():
         if state.jump_streak > 0:
             row = (
-                TrackPoint.objects.filter(vehicle_id=vehicle_id, flag=FLAG_JUMP)
+                TrackPoint.objects.filter(device_id=device_id, flag=FLAG_JUMP)
                 .order_by("-fixed_at")
                 .values_list("fixed_at", "lat", "lon")
                 .first()
             )
             if row is not None:
-                pending[vehicle_id] = row
+                pending[device_id] = row
     return pending
 
 
@@ -101,80 +99,85 @@ def _datetime_adapter() -> Callable[[dt.datetime], Any]:
     return connection.ops.adapt_datetimefield_value
 
 
-def _insert_track(decisions: Sequence[Decision], received_at: dt.datetime) -> None:
-    """One executemany instead of bulk_create: building model instances cost more than the insert itself."""
+# bulk-write: see core/bulk.py
+def _bulk_write(decisions: Sequence[Decision], changed: dict[int, LatestState], received_at: dt.datetime) -> None:
+    """The ingest's only write: every decided fix into the track, the changed latest rows upserted.
+
+    Two executemany statements instead of bulk_create and update_or_create: building model instances cost
+    more than the insert itself. The column lists are written out here (with LATEST_FIELDS, TRACK_COLUMNS) so
+    this one function can switch to the _meta-driven core/bulk.py when it lands, without touching the rest.
+    The upsert is INSERT … ON CONFLICT (device_id) DO UPDATE: understood by SQLite ≥ 3.24 and PostgreSQL alike.
+    """
     ops = connection.ops
     adapt = _datetime_adapter()
-    table = connection.ops.quote_name(TrackPoint._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in TRACK_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(TRACK_COLUMNS))
-    received = adapt(received_at)
-    rows = [
-        (
-            d.vehicle_id,
-            adapt(d.fix.fixed_at),
-            received,
-            d.fix.lat,
-            d.fix.lon,
-            d.fix.speed_kmh,
-            d.fix.course,
-            d.fix.altitude,
-            d.fix.accuracy,
-            d.fix.hdop,
-            d.fix.battery,
-            d.flag,
-            d.fix.fmt,
-            ops.adapt_json_value(d.fix.attributes, None),
-        )
-        for d in decisions
-    ]
+    statements: list[tuple[str, list[tuple[Any, ...]]]] = []
+    if decisions:
+        table = ops.quote_name(TrackPoint._meta.db_table)
+        columns = ", ".join(ops.quote_name(c) for c in TRACK_COLUMNS)
+        placeholders = ", ".join(["%s"] * len(TRACK_COLUMNS))
+        received = adapt(received_at)
+        rows = [
+            (
+                d.device_id,
+                adapt(d.fix.fixed_at),
+                received,
+                d.fix.lat,
+                d.fix.lon,
+                d.fix.speed_kmh,
+                d.fix.course,
+                d.fix.altitude,
+                d.fix.accuracy,
+                d.fix.hdop,
+                d.fix.battery,
+                d.flag,
+                d.fix.fmt,
+                ops.adapt_json_value(d.fix.attributes, None),
+            )
+            for d in decisions
+        ]
+        statements.append((f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows))  # noqa: S608 - names from _meta
+    if changed:
+        table = ops.quote_name(LatestPosition._meta.db_table)
+        names = ["device_id", *LATEST_FIELDS]
+        columns = ", ".join(ops.quote_name(c) for c in names)
+        updates = ", ".join(f"{ops.quote_name(c)} = excluded.{ops.quote_name(c)}" for c in LATEST_FIELDS)
+        placeholders = ", ".join(["%s"] * len(names))
+        latest_rows = [
+            (
+                device_id,
+                adapt(s.fixed_at),
+                adapt(s.received_at),
+                s.lat,
+                s.lon,
+                s.speed_kmh,
+                s.course,
+                s.accuracy,
+                s.battery,
+                s.jump_streak,
+            )
+            for device_id, s in sorted(changed.items())
+        ]
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (device_id) DO UPDATE SET {updates}"  # noqa: S608
+        statements.append((sql, latest_rows))
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)  # noqa: S608 - names from _meta
-
-
-def _upsert_latest(changed: dict[int, LatestState]) -> None:
-    """INSERT … ON CONFLICT (vehicle_id) DO UPDATE: understood by SQLite ≥ 3.24 and PostgreSQL alike."""
-    ops = connection.ops
-    adapt = _datetime_adapter()
-    table = ops.quote_name(LatestPosition._meta.db_table)
-    names = ["vehicle_id", *LATEST_FIELDS]
-    columns = ", ".join(ops.quote_name(c) for c in names)
-    updates = ", ".join(f"{ops.quote_name(c)} = excluded.{ops.quote_name(c)}" for c in LATEST_FIELDS)
-    placeholders = ", ".join(["%s"] * len(names))
-    rows = [
-        (
-            vehicle_id,
-            adapt(s.fixed_at),
-            adapt(s.received_at),
-            s.lat,
-            s.lon,
-            s.speed_kmh,
-            s.course,
-            s.accuracy,
-            s.battery,
-            s.jump_streak,
-        )
-        for vehicle_id, s in sorted(changed.items())
-    ]
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (vehicle_id) DO UPDATE SET {updates}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for sql, params in statements:
+            cursor.executemany(sql, params)
 
 
 def positions_ingest(
     *, items: Sequence[tuple[int, Fix]], received_at: dt.datetime, config: GpsConfig | None = None
 ) -> IngestResult:
-    """Store a batch of (vehicle id, fix): every fix into the track, the newest plausible one as the latest.
+    """Store a batch of (device pk, fix): every fix into the track, the newest plausible one as the latest.
 
-    The latest rows of the batch's vehicles are locked (in vehicle order, so concurrent writers cannot
+    The latest rows of the batch's devices are locked (in device order, so concurrent writers cannot
     deadlock) for the read-decide-upsert, so the web endpoint and the listener can write side by side.
     """
     config = config or get_config()
     if not items:
         return IngestResult(0, 0, 0, 0)
-    vehicle_ids = sorted({vehicle_id for vehicle_id, _ in items})
+    device_ids = sorted({device_id for device_id, _ in items})
     with transaction.atomic():
-        latest = _latest_states(vehicle_ids)
+        latest = _latest_states(device_ids)
         outcome = decide(
             items,
             latest,
@@ -184,11 +187,8 @@ def positions_ingest(
             stored=_stored_history(items, latest),
             pending=_pending_jumps(latest),
         )
-        if outcome.decisions:
-            _insert_track(outcome.decisions, received_at)
-        if outcome.changed:
-            _upsert_latest(outcome.changed)
-    moved = len({d.vehicle_id for d in outcome.decisions if d.moves_latest})
+        _bulk_write(outcome.decisions, outcome.changed, received_at)
+    moved = len({d.device_id for d in outcome.decisions if d.moves_latest})
     return IngestResult(len(outcome.decisions), moved, outcome.jumps, outcome.duplicates)
 
 

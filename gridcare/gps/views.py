@@ -66,11 +66,11 @@ def osmand(request: HttpRequest) -> HttpResponse:
         )
     except GpsRejected as exc:
         return _text(exc.status, exc.reason)
-    vehicle_id = selectors.vehicle_ids_for_devices([parsed.device_id]).get(parsed.device_id)
-    if vehicle_id is None:
+    device_pk = selectors.device_pk(parsed.device_id)
+    if device_pk is None:
         return _text(*unknown_device_answer(parsed))
     try:
-        positions_ingest(items=[(vehicle_id, fix) for fix in parsed.fixes], received_at=now, config=config)
+        positions_ingest(items=[(device_pk, fix) for fix in parsed.fixes], received_at=now, config=config)
     except DatabaseError:
         # Parsing lets through only values every column holds, so this is the database itself: the client
         # keeps the fixes and retries, as it would after any 503.

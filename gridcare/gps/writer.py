@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from gridcare.gps import selectors
 from gridcare.gps.config import GpsConfig
+from gridcare.gps.models import Device
 from gridcare.gps.parsing import Fix
 from gridcare.gps.services import IngestResult, positions_ingest
-from gridcare.repair.models import Vehicle
 
 log = logging.getLogger("gridcare.gps")
 
@@ -35,9 +35,9 @@ IDLE_GAP_S = 0.005
 
 
 class DeviceDirectory:
-    """Device id → vehicle id, held in memory: loaded at start, refreshed every `refresh_s`, and asked of the
-    database on a miss. Misses are remembered for `negative_ttl_s`, so a flood of unknown ids cannot turn
-    into a flood of queries."""
+    """Device identifier (as sent) → device pk, held in memory: loaded at start, refreshed every `refresh_s`,
+    and asked of the database on a miss. Misses (unknown or disabled devices) are remembered for
+    `negative_ttl_s`, so a flood of unknown ids cannot turn into a flood of queries."""
 
     def __init__(self, *, refresh_s: float = 60.0, negative_ttl_s: float = 30.0, max_negative: int = 10_000):
         self.refresh_s = refresh_s
@@ -49,8 +49,8 @@ class DeviceDirectory:
         self._lock = threading.Lock()
 
     def load(self) -> None:
-        """Read every device id (from a thread that may use the database)."""
-        known = selectors.all_device_vehicle_ids()
+        """Read every accepting device (from a thread that may use the database)."""
+        known = selectors.all_device_pks()
         with self._lock:
             self._known = known
             self._unknown.clear()
@@ -60,10 +60,10 @@ class DeviceDirectory:
         return time.monotonic() - self._loaded_at > self.refresh_s
 
     def cached(self, device_id: str) -> tuple[bool, int | None]:
-        """(answered, vehicle id) from memory alone; answered=False means the database must be asked."""
-        vehicle_id = self._known.get(device_id)
-        if vehicle_id is not None:
-            return True, vehicle_id
+        """(answered, device pk) from memory alone; answered=False means the database must be asked."""
+        pk = self._known.get(device_id)
+        if pk is not None:
+            return True, pk
         seen = self._unknown.get(device_id)
         if seen is not None and time.monotonic() - seen < self.negative_ttl_s:
             return True, None
@@ -71,18 +71,18 @@ class DeviceDirectory:
 
     def lookup(self, device_id: str) -> int | None:
         """Memory first, then the database (call from a thread that may use the database)."""
-        answered, vehicle_id = self.cached(device_id)
+        answered, pk = self.cached(device_id)
         if answered:
-            return vehicle_id
-        vehicle_id = Vehicle.objects.filter(gps_device_id=device_id).values_list("id", flat=True).first()
+            return pk
+        pk = selectors.device_pk(device_id)
         with self._lock:
-            if vehicle_id is not None:
-                self._known[device_id] = vehicle_id
+            if pk is not None:
+                self._known[device_id] = pk
             else:
                 if len(self._unknown) >= self.max_negative:
                     self._unknown.clear()
                 self._unknown[device_id] = time.monotonic()
-        return vehicle_id
+        return pk
 
 
 @dataclass
@@ -181,9 +181,9 @@ class BatchWriter:
         try:
             return self._ingest(items=items, received_at=timezone.now(), config=self.config)
         except Exception:
-            # A vehicle deleted since its device was looked up would fail the whole batch: drop its fixes
-            # and write the rest once more.
-            existing = set(Vehicle.objects.filter(pk__in={v for v, _ in items}).values_list("id", flat=True))
+            # A device deleted since it was looked up would fail the whole batch: drop its fixes and write the
+            # rest once more.
+            existing = set(Device.objects.filter(pk__in={d for d, _ in items}).values_list("id", flat=True))
             kept = [item for item in items if item[0] in existing]
             if len(kept) == len(items):
                 raise

@@ -1,4 +1,8 @@
-"""Topology API: substations, feeders and 台区 in the caller's scope, and the customers below them."""
+"""Topology API: substations, feeders and 台区 in the caller's scope.
+
+The customers below a feeder or 台区 (`/grid/feeders/{code}/customers`, `/grid/areas/{code}/customers`) are
+served by the customers app's `grid_router`, mounted under the same prefix: the ledger sits above grid.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from gridcare.core.apitypes import Limit, Offset
-from gridcare.customers.api import CustomerBrief, brief
 from gridcare.grid import selectors
 
 router = Router(tags=["grid"])
@@ -41,11 +44,6 @@ class Page(Schema):
     offset: Offset = 0
 
 
-class CustomersBelow(Schema):
-    count: int
-    results: list[CustomerBrief]
-
-
 def _page(page: Page) -> slice:
     return slice(page.offset, page.offset + page.limit)
 
@@ -75,19 +73,3 @@ def feeder_areas(request: HttpRequest, code: str) -> list[dict[str, object]]:
         }
         for a in feeder.areas.all()
     ]
-
-
-@router.get("/feeders/{code}/customers", response=CustomersBelow, summary="线路下的全部客户")
-def feeder_customers(request: HttpRequest, code: str, page: Query[Page]) -> dict[str, object]:
-    user = request.auth  # type: ignore[attr-defined]
-    feeder = selectors.feeder_get(user=user, code=code)
-    qs = selectors.customers_under_feeder(user=user, feeder=feeder).order_by("id")
-    return {"count": qs.count(), "results": [brief(c) for c in qs[_page(page)]]}
-
-
-@router.get("/areas/{code}/customers", response=CustomersBelow, summary="台区下的全部客户")
-def area_customers(request: HttpRequest, code: str, page: Query[Page]) -> dict[str, object]:
-    user = request.auth  # type: ignore[attr-defined]
-    area = selectors.area_get(user=user, code=code)
-    qs = selectors.customers_under_area(user=user, area=area).order_by("id")
-    return {"count": qs.count(), "results": [brief(c) for c in qs[_page(page)]]}

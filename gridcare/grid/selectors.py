@@ -1,16 +1,35 @@
-"""Topology reads both ways: everything below a feeder or 台区, and a customer's path up (customers.selectors)."""
+"""Topology reads: substations, feeders and 台区 within the reader's scope.
+
+The customers below a feeder or 台区 are the customer ledger's data and are read in `customers.selectors`;
+customers sit above grid, so grid never imports them. The one figure a grid page shows about them (how many
+customers a feeder serves) comes through `feeder_customer_count`, which the customers app registers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 
 from gridcare.core.errors import NotFound
-from gridcare.customers.models import Customer
-from gridcare.customers.selectors import customers_visible
 from gridcare.grid.models import Feeder, Substation, TransformerArea
 from gridcare.org.scope import unit_filter
+
+# (user, feeder) -> how many customers below the feeder the user may see.
+FeederCustomerCounter = Callable[[Any, Feeder], int]
+_feeder_customer_counter: FeederCustomerCounter | None = None
+
+
+def register_feeder_customer_counter(func: FeederCustomerCounter | None) -> None:
+    """Called by the customers app when it is ready (None unregisters)."""
+    global _feeder_customer_counter
+    _feeder_customer_counter = func
+
+
+def feeder_customer_count(*, user: Any, feeder: Feeder) -> int | None:
+    """Customers below the feeder within the user's scope; None when no app keeps customers."""
+    return None if _feeder_customer_counter is None else _feeder_customer_counter(user, feeder)
 
 
 def substations_visible(*, user: Any) -> QuerySet[Substation]:
@@ -37,22 +56,3 @@ def area_get(*, user: Any, code: str) -> TransformerArea:
     if area is None:
         raise NotFound(f"台区 {code} 不存在或不在您的数据范围内")
     return area
-
-
-def customers_under_feeder(*, user: Any, feeder: Feeder) -> QuerySet[Customer]:
-    """One indexed query: customer → service point → 台区 → feeder (FK indexes on each hop)."""
-    return customers_visible(user=user).filter(service_point__transformer_area__feeder_id=feeder.pk)
-
-
-def customers_under_area(*, user: Any, area: TransformerArea) -> QuerySet[Customer]:
-    return customers_visible(user=user).filter(service_point__transformer_area_id=area.pk)
-
-
-def customer_ids_under(*, feeder_ids: list[int] | None = None, area_ids: list[int] | None = None) -> QuerySet[Customer]:
-    """Unscoped: for system work (outage notices, grouping) that must reach every affected customer."""
-    qs = Customer.objects.all()
-    if feeder_ids is not None:
-        qs = qs.filter(service_point__transformer_area__feeder_id__in=feeder_ids)
-    if area_ids is not None:
-        qs = qs.filter(service_point__transformer_area_id__in=area_ids)
-    return qs

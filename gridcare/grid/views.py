@@ -26,5 +26,5 @@ def feeder_detail(request: HttpRequest, code: str) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from None
     areas = feeder.areas.annotate(n_customers=Count("service_points__customers")).order_by("code")
-    total = selectors.customers_under_feeder(user=request.user, feeder=feeder).count()
+    total = selectors.feeder_customer_count(user=request.user, feeder=feeder)
     return render(request, "grid/feeder.html", {"feeder": feeder, "areas": areas, "total": total})

@@ -5,9 +5,12 @@ from gridcare.repair.models import Vehicle
 
 @admin.register(Vehicle)
 class VehicleAdmin(admin.ModelAdmin):
-    list_display = ("plate", "crew", "gps_device_id", "crew_type", "status")
+    list_display = ("plate", "crew", "device", "crew_type", "status")
     list_filter = ("crew_type", "status", "crew")
-    search_fields = ("plate", "gps_device_id")
+    search_fields = ("plate", "device__unique_id")
+    # Devices are registered in the GPS app's admin; a fleet has too many to list in a select.
+    autocomplete_fields = ("device",)
+    list_select_related = ("crew", "device")
 
 
 from gridcare.core.admin_mixins import ReferenceDataAdmin  # noqa: E402

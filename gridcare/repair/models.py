@@ -1,4 +1,4 @@
-"""Repair resources: vehicles of the crews, each with a GPS device. The A–H flow builds on these."""
+"""Repair resources: vehicles of the crews, each usually carrying a GPS device. The A–H flow builds on these."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.gps.models import Device
 from gridcare.org.models import OrgUnit
 
 
@@ -27,7 +28,16 @@ class VehicleStatus(models.TextChoices):
 class Vehicle(models.Model):
     plate = models.CharField(_("车牌"), max_length=16, unique=True)
     crew = models.ForeignKey(OrgUnit, verbose_name=_("所属班组"), on_delete=models.PROTECT, related_name="vehicles")
-    gps_device_id = models.CharField(_("GPS 设备号"), max_length=64, unique=True)
+    # The tracker belongs to the GPS app (which stores its fixes); the vehicle only says which one it carries.
+    # None: no tracker, the vehicle is ranked from its home position. Deleting a device keeps the vehicle.
+    device = models.OneToOneField(
+        Device,
+        verbose_name=_("GPS 设备"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="vehicle",
+    )
     crew_type = models.CharField(_("抢修类型"), max_length=8, choices=CrewType.choices, default=CrewType.BOTH)
     off_duty = models.BooleanField(_("下班"), default=False)
     status = models.CharField(_("状态"), max_length=10, choices=VehicleStatus.choices, default=VehicleStatus.IDLE)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from gridcare.gps.models import LatestPosition, TrackPoint
+from gridcare.gps.selectors import device_track, latest_for_devices
+from gridcare.org.models import OrgUnit
 from gridcare.org.scope import unit_filter
 from gridcare.repair import ranking, timing
 from gridcare.repair.models import (
@@ -96,10 +101,85 @@ def vehicles_visible(*, user: Any) -> QuerySet[Vehicle]:
     return Vehicle.objects.filter(unit_filter(user, "crew")).select_related("crew")
 
 
+@dataclass(frozen=True)
+class VehiclePosition:
+    """Where a vehicle is, for ranking: its device's latest GPS fix, or its home (驻点) when it has none."""
+
+    vehicle_id: int
+    lat: float
+    lon: float
+    source: Literal["gps", "home"]
+    fixed_at: dt.datetime | None = None
+    speed_kmh: float | None = None
+    course: float | None = None
+
+    def age(self, now: dt.datetime) -> dt.timedelta | None:
+        return None if self.fixed_at is None else now - self.fixed_at
+
+
+def _home(vehicle: Vehicle) -> VehiclePosition:
+    return VehiclePosition(vehicle_id=vehicle.pk, lat=vehicle.home_lat, lon=vehicle.home_lon, source="home")
+
+
+def _from_fix(vehicle: Vehicle, row: LatestPosition) -> VehiclePosition:
+    return VehiclePosition(
+        vehicle_id=vehicle.pk,
+        lat=row.lat,
+        lon=row.lon,
+        source="gps",
+        fixed_at=row.fixed_at,
+        speed_kmh=row.speed_kmh,
+        course=row.course,
+    )
+
+
+def vehicle_positions(
+    vehicles: Iterable[Vehicle], *, fresh_after: dt.datetime | None = None
+) -> dict[int, VehiclePosition]:
+    """Each vehicle's latest fix, falling back to its home position when its device (if it has one) sent none;
+    one query for the fleet. With `fresh_after`, a fix received before it counts as no fix, so an old fix
+    cannot rank a vehicle nearest to a fault."""
+    vehicles = list(vehicles)
+    latest = latest_for_devices((v.device_id for v in vehicles if v.device_id is not None), fresh_after=fresh_after)
+    result: dict[int, VehiclePosition] = {}
+    for vehicle in vehicles:
+        row = latest.get(vehicle.device_id) if vehicle.device_id is not None else None
+        result[vehicle.pk] = _home(vehicle) if row is None else _from_fix(vehicle, row)
+    return result
+
+
+def vehicle_position(vehicle: Vehicle) -> VehiclePosition:
+    """The vehicle's latest fix, falling back to its home position when no fix has arrived yet."""
+    return vehicle_positions([vehicle])[vehicle.pk]
+
+
+def latest_positions(
+    user: Any, *, crew: OrgUnit | None = None, unit: OrgUnit | None = None
+) -> QuerySet[LatestPosition]:
+    """Latest positions of the vehicles the user may see; optionally one crew's, or a unit subtree's."""
+    # A device on no vehicle (spare, being set up) is nobody's vehicle position, whoever asks.
+    qs = LatestPosition.objects.select_related("device__vehicle__crew").filter(
+        unit_filter(user, "device__vehicle__crew"), device__vehicle__isnull=False
+    )
+    if crew is not None:
+        qs = qs.filter(device__vehicle__crew=crew)
+    if unit is not None:
+        qs = qs.filter(device__vehicle__crew__path__startswith=unit.path)
+    return qs.order_by("device__vehicle__plate")
+
+
+def vehicle_track(
+    user: Any, *, vehicle: Vehicle, start: dt.datetime, end: dt.datetime, include_flagged: bool = False
+) -> QuerySet[TrackPoint]:
+    """The fixes of the vehicle's device with start <= fixed_at < end, oldest first; flagged fixes (jumps,
+    invalid) only on request. Empty when the vehicle is outside the user's scope or has no device."""
+    if vehicle.device_id is None or not vehicles_visible(user=user).filter(pk=vehicle.pk).exists():
+        return TrackPoint.objects.none()
+    return device_track(vehicle.device_id, start=start, end=end, include_flagged=include_flagged)
+
+
 def _positions(vehicles: list[Vehicle]) -> dict[int, tuple[float, float]]:
     """Latest GPS fix per vehicle if it is recent, else the vehicle's home position (one query for the fleet)."""
-    from gridcare.gps.selectors import vehicle_positions
-
     stale = dt.timedelta(minutes=settings.GRIDCARE_GPS_STALE_MINUTES)
     return {pk: (p.lat, p.lon) for pk, p in vehicle_positions(vehicles, fresh_after=timezone.now() - stale).items()}
 

@@ -8,9 +8,15 @@ import pytest
 from django.test import Client
 
 from gridcare.core.errors import ServiceError
-from gridcare.customers.selectors import contacts_for, customer_get, customer_path, customer_search
+from gridcare.customers.selectors import (
+    contacts_for,
+    customer_get,
+    customer_path,
+    customer_search,
+    customers_under_area,
+    customers_under_feeder,
+)
 from gridcare.customers.services import customer_update
-from gridcare.grid.selectors import customers_under_area, customers_under_feeder
 from tests import factories as f
 from tests.conftest import City
 

@@ -181,8 +181,8 @@ def test_demo_users_cover_every_role_and_can_log_in(city: tuple[DemoSummary, Pat
 
 def test_vehicles_have_unique_devices_and_every_crew_has_two(city: tuple[DemoSummary, Path]) -> None:
     assert Vehicle.objects.count() >= 20
-    devices = list(Vehicle.objects.values_list("gps_device_id", flat=True))
-    assert len(set(devices)) == len(devices)
+    devices = list(Vehicle.objects.values_list("device__unique_id", flat=True))
+    assert None not in devices and len(set(devices)) == len(devices)
     for crew in OrgUnit.objects.filter(kind=OrgUnit.Kind.CREW):
         assert crew.vehicles.count() >= 2
     assert {v.crew_type for v in Vehicle.objects.all()} == set(CrewType.values)

@@ -1,4 +1,4 @@
-"""Vehicles with GPS devices on the shared test city, and a GPS configuration installed per test."""
+"""Registered GPS devices, and a GPS configuration installed per test."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ import pytest
 
 from gridcare.gps import config as gps_config
 from gridcare.gps.config import GpsConfig
-from gridcare.org.models import OrgUnit
-from gridcare.repair.models import Vehicle
+from gridcare.gps.models import Device
 
 _seq = itertools.count(1)
 
 
-def make_vehicle(crew: OrgUnit, device_id: str | None = None, *, home: tuple[float, float] = (30.2, 120.1)) -> Vehicle:
+def make_device(unique_id: str | None = None, *, disabled: bool = False) -> Device:
     n = next(_seq)
-    return Vehicle.objects.create(
-        plate=f"浙A{n:05d}", crew=crew, gps_device_id=device_id or f"dev-{n}", home_lat=home[0], home_lon=home[1]
-    )
+    return Device.objects.create(unique_id=unique_id or f"dev-{n}", name=f"浙A{n:05d}", disabled=disabled)
 
 
 # Most tests exercise parsing and storing, not the credential: they run with the ingest opened explicitly.

@@ -13,7 +13,7 @@ from django.test import Client
 
 from gridcare.gps import config as gps_config
 from gridcare.gps.models import LatestPosition, TrackPoint
-from tests.gps.conftest import make_vehicle
+from tests.gps.conftest import make_device
 
 NOW = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.UTC)
 URL = "/gps/osmand"
@@ -26,20 +26,20 @@ def frozen():
 
 
 def test_get_query_lands_as_the_latest_position_in_kmh(city, gps_cfg, frozen) -> None:
-    v = make_vehicle(city.crew_north, "phone-1")
+    v = make_device("phone-1")
     ts = int(NOW.timestamp()) - 10
     r = Client().get(
         URL, {"id": "phone-1", "timestamp": ts, "lat": 30.25, "lon": 120.15, "speed": 20, "bearing": 180, "batt": 66}
     )
     assert r.status_code == 200
-    latest = LatestPosition.objects.get(vehicle=v)
+    latest = LatestPosition.objects.get(device=v)
     assert (latest.lat, latest.lon, latest.battery) == (30.25, 120.15, 66)
     assert latest.speed_kmh == pytest.approx(37.04)  # 20 knots
     assert latest.fixed_at == NOW - dt.timedelta(seconds=10) and latest.received_at == NOW
 
 
 def test_post_query_form_and_json_without_csrf(city, gps_cfg, frozen) -> None:
-    v = make_vehicle(city.crew_north, "phone-2")
+    v = make_device("phone-2")
     client = Client(enforce_csrf_checks=True)
     assert client.post(f"{URL}?id=phone-2&lat=30.1&lon=120.1&timestamp=2025-06-01%2007:50:00").status_code == 200
     form_body = urlencode({"deviceid": "phone-2", "lat": "30.11", "lon": "120.1", "timestamp": "2025-06-01T07:55:00Z"})
@@ -54,9 +54,9 @@ def test_post_query_form_and_json_without_csrf(city, gps_cfg, frozen) -> None:
         },
     }
     assert client.post(URL, json.dumps(body), content_type="application/json").status_code == 200
-    sources = list(TrackPoint.objects.filter(vehicle=v).order_by("fixed_at").values_list("source", "speed_kmh"))
+    sources = list(TrackPoint.objects.filter(device=v).order_by("fixed_at").values_list("source", "speed_kmh"))
     assert sources == [("query", None), ("form", None), ("json", pytest.approx(36.0))]
-    assert LatestPosition.objects.get(vehicle=v).battery == 50
+    assert LatestPosition.objects.get(device=v).battery == 50
 
 
 def test_unknown_device_is_400_for_query_and_404_for_json(city, gps_cfg, frozen) -> None:
@@ -82,7 +82,7 @@ def test_unknown_device_is_400_for_query_and_404_for_json(city, gps_cfg, frozen)
     ],
 )
 def test_malformed_requests_get_400_with_a_reason_and_store_nothing(city, gps_cfg, frozen, qs: str) -> None:
-    make_vehicle(city.crew_north, "phone-3")
+    make_device("phone-3")
     r = Client().get(f"{URL}?{qs}")
     assert r.status_code == 400 and r.content
     assert not TrackPoint.objects.exists()
@@ -98,7 +98,7 @@ def test_other_methods_are_refused(city, gps_cfg) -> None:
 
 
 def test_shared_token_when_configured(city, gps_cfg, frozen) -> None:
-    make_vehicle(city.crew_north, "phone-4")
+    make_device("phone-4")
     with gps_config.override(replace(gps_cfg, token="s3cret")):
         client = Client()
         assert client.get(URL, {"id": "phone-4", "lat": 30, "lon": 120}).status_code == 403
@@ -113,13 +113,13 @@ def test_shared_token_when_configured(city, gps_cfg, frozen) -> None:
 
 
 def test_multipart_form_is_refused_with_advice(city, gps_cfg) -> None:
-    make_vehicle(city.crew_north, "phone-5")
+    make_device("phone-5")
     r = Client().post(URL, {"id": "phone-5", "lat": "30", "lon": "120"})
     assert r.status_code == 400 and "x-www-form-urlencoded" in r.content.decode()
 
 
 def test_a_batch_with_a_bad_fix_is_answered_200_and_the_good_fixes_land(city, gps_cfg, frozen) -> None:
-    v = make_vehicle(city.crew_north, "van-9")
+    v = make_device("van-9")
 
     def feature(lon: float, seconds_ago: int, lat: float = 30.2) -> dict[str, object]:
         at = (NOW - dt.timedelta(seconds=seconds_ago)).isoformat()
@@ -133,12 +133,12 @@ def test_a_batch_with_a_bad_fix_is_answered_200_and_the_good_fixes_land(city, gp
     # Overland posts JSON; a script may forget the content type: the body is read as JSON either way.
     r = Client().post(f"{URL}?id=van-9", body, content_type="text/plain")
     assert r.status_code == 200 and "跳过 1 条" in r.content.decode()
-    assert TrackPoint.objects.filter(vehicle=v).count() == 2
-    assert LatestPosition.objects.get(vehicle=v).lon == 120.11
+    assert TrackPoint.objects.filter(device=v).count() == 2
+    assert LatestPosition.objects.get(device=v).lon == 120.11
 
 
 def test_the_url_with_a_trailing_slash_and_a_full_traccar_batch_are_accepted(city, gps_cfg, frozen) -> None:
-    make_vehicle(city.crew_north, "phone-7")
+    make_device("phone-7")
     assert Client().get(f"{URL}/", {"id": "phone-7", "lat": 30.1, "lon": 120.1}).status_code == 200
     location = {
         "timestamp": "2025-06-01T07:00:00.000Z",
@@ -157,4 +157,4 @@ def test_the_url_with_a_trailing_slash_and_a_full_traccar_batch_are_accepted(cit
     assert len(body) > 65536  # the old default limit
     r = Client().post(URL, body, content_type="application/json")
     assert r.status_code == 200, r.content
-    assert TrackPoint.objects.filter(vehicle__gps_device_id="phone-7").count() == 501
+    assert TrackPoint.objects.filter(device__unique_id="phone-7").count() == 501

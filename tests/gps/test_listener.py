@@ -18,15 +18,15 @@ from django.utils import timezone
 from gridcare.gps.config import GpsConfig
 from gridcare.gps.listener import ListenerThread
 from gridcare.gps.models import LatestPosition, TrackPoint
-from tests.gps.conftest import make_vehicle
+from tests.gps.conftest import make_device
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def listener(city, gps_cfg: GpsConfig) -> Iterator[ListenerThread]:
-    make_vehicle(city.crew_north, "trk-1")
-    make_vehicle(city.crew_north, "trk-2")
+    make_device("trk-1")
+    make_device("trk-2")
     thread = ListenerThread(gps_cfg).start()
     try:
         yield thread
@@ -128,7 +128,7 @@ def test_every_client_layout_lands_with_speed_in_kmh(listener: ListenerThread) -
     assert [p[0] for p in points] == ["query", "query", "form", "json"]
     assert points[0][2] == pytest.approx(18.52) and points[1][2] is None
     assert points[2][2] == pytest.approx(9.26) and points[3][2] == pytest.approx(36.0)
-    latest = LatestPosition.objects.get(vehicle__gps_device_id="trk-1")
+    latest = LatestPosition.objects.get(device__unique_id="trk-1")
     assert (latest.lat, latest.battery, latest.course) == (30.103, 42.0, 45)
 
 
@@ -144,7 +144,7 @@ def test_keep_alive_connection_carries_many_requests(listener: ListenerThread) -
             assert response.status == 200
     finally:
         conn.close()
-    assert TrackPoint.objects.filter(vehicle__gps_device_id="trk-2").count() == 20
+    assert TrackPoint.objects.filter(device__unique_id="trk-2").count() == 20
 
 
 def test_unknown_device_answers_like_traccar(listener: ListenerThread) -> None:
@@ -155,8 +155,8 @@ def test_unknown_device_answers_like_traccar(listener: ListenerThread) -> None:
     assert listener.server.stats.unknown_device == 2
 
 
-def test_a_vehicle_registered_after_start_is_found(listener: ListenerThread, city) -> None:
-    make_vehicle(city.crew_north, "late-1")
+def test_a_device_registered_after_start_is_found(listener: ListenerThread, city) -> None:
+    make_device("late-1")
     assert request(listener.port, "GET", "/?id=late-1&lat=30&lon=120")[0] == 200
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from gridcare.gps.config import GpsConfig
 from gridcare.gps.models import LatestPosition, TrackPoint
 from gridcare.gps.mqtt import MqttIngest
-from tests.gps.conftest import make_vehicle
+from tests.gps.conftest import make_device
 
 BROKER = ("127.0.0.1", 1883)
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,8 +39,8 @@ def topic() -> str:
 
 @pytest.fixture
 def subscriber(city, gps_cfg: GpsConfig, topic: str) -> Iterator[MqttIngest]:
-    make_vehicle(city.crew_north, "van-1")
-    make_vehicle(city.crew_north, "van-2")
+    make_device("van-1")
+    make_device("van-2")
     ingest = MqttIngest(gps_cfg, topic=topic, client_id=f"gc-test-{uuid.uuid4().hex[:8]}", persistent=False).start()
     assert ingest.connected.wait(10), "broker did not accept the subscription"
     try:
@@ -95,7 +95,7 @@ def test_traccar_and_flat_json_land_and_garbage_is_rejected(subscriber: MqttInge
     stats = subscriber.stats
     wait_for(lambda: stats.accepted + stats.rejected + stats.unknown_device == 5)
     assert (stats.accepted, stats.rejected, stats.unknown_device) == (2, 2, 1)
-    van1 = LatestPosition.objects.get(vehicle__gps_device_id="van-1")
+    van1 = LatestPosition.objects.get(device__unique_id="van-1")
     assert (van1.lat, van1.battery) == (30.2, 90.0) and van1.speed_kmh == pytest.approx(18.0)
-    van2 = TrackPoint.objects.get(vehicle__gps_device_id="van-2")
+    van2 = TrackPoint.objects.get(device__unique_id="van-2")
     assert (van2.source, van2.lat, van2.battery) == ("mqtt", 30.3, 55) and van2.speed_kmh == pytest.approx(36.0)

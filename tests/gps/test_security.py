@@ -27,7 +27,7 @@ from gridcare.gps.models import TrackPoint
 from gridcare.gps.mqtt import MqttIngest
 from gridcare.gps.parsing import Fix
 from gridcare.gps.writer import BatchWriter
-from tests.gps.conftest import make_vehicle
+from tests.gps.conftest import make_device
 from tests.gps.test_mqtt import broker_up, publish, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,7 +113,7 @@ def poison_batch() -> tuple[bytes, int]:
 
 
 def assert_stored_cleanly(expected: int) -> None:
-    points = list(TrackPoint.objects.filter(vehicle__gps_device_id=DEVICE))
+    points = list(TrackPoint.objects.filter(device__unique_id=DEVICE))
     assert len(points) == expected
     for point in points:
         assert -90 <= point.lat <= 90 and -180 <= point.lon <= 180
@@ -204,7 +204,7 @@ class Endpoint:
 
 @pytest.fixture(params=["site", "listener"])
 def endpoint(request: pytest.FixtureRequest, city, gps_cfg: GpsConfig) -> Iterator[Endpoint]:
-    make_vehicle(city.crew_north, DEVICE)
+    make_device(DEVICE)
     live_server = request.getfixturevalue("live_server") if request.param == "site" else None
     served = Endpoint(request.param, gps_cfg, live_server)
     try:
@@ -268,7 +268,7 @@ def test_a_body_over_the_limit_is_413_not_an_html_400(endpoint: Endpoint) -> Non
 
 
 def test_one_request_the_database_refuses_does_not_fail_the_others_written_with_it(city, gps_cfg: GpsConfig) -> None:
-    vehicle = make_vehicle(city.crew_north, "writer-1")
+    device = make_device("writer-1")
     now = timezone.now()
 
     def fix(seconds: int, **attributes: Any) -> Fix:
@@ -284,9 +284,9 @@ def test_one_request_the_database_refuses_does_not_fail_the_others_written_with_
     writer = BatchWriter(replace(gps_cfg, flush_ms=500, batch_size=500)).start()
     try:
         futures = [
-            writer.submit([(vehicle.id, fix(30))]),
-            writer.submit([(vehicle.id, fix(20, implausible_speed_kmh=float("inf")))]),
-            writer.submit([(vehicle.id, fix(10))]),
+            writer.submit([(device.id, fix(30))]),
+            writer.submit([(device.id, fix(20, implausible_speed_kmh=float("inf")))]),
+            writer.submit([(device.id, fix(10))]),
         ]
         outcomes = []
         for future in futures:
@@ -298,7 +298,7 @@ def test_one_request_the_database_refuses_does_not_fail_the_others_written_with_
     finally:
         writer.stop()
     assert outcomes == ["stored", "refused", "stored"]
-    assert TrackPoint.objects.filter(vehicle=vehicle).count() == 2
+    assert TrackPoint.objects.filter(device=device).count() == 2
 
 
 # ---------------------------------------------------------------- MQTT
@@ -308,7 +308,7 @@ def test_one_request_the_database_refuses_does_not_fail_the_others_written_with_
 def mqtt_ingest(city, gps_cfg: GpsConfig) -> Iterator[tuple[MqttIngest, str]]:
     if not broker_up():
         pytest.skip("no MQTT broker at 127.0.0.1:1883 (install and start mosquitto to run this test)")
-    make_vehicle(city.crew_north, DEVICE)
+    make_device(DEVICE)
     topic = f"gridcare-test-{uuid.uuid4().hex[:8]}/gps"
     ingest = MqttIngest(gps_cfg, topic=topic, client_id=f"gc-test-{uuid.uuid4().hex[:8]}", persistent=False).start()
     assert ingest.connected.wait(10), "broker did not accept the subscription"
@@ -351,7 +351,7 @@ def test_mqtt_poison_is_refused_alone_and_the_good_fixes_around_it_land(mqtt_ing
 @pytest.fixture
 def strict_listener(city, gps_cfg: GpsConfig) -> Iterator[Callable[..., ListenerThread]]:
     threads: list[ListenerThread] = []
-    make_vehicle(city.crew_north, DEVICE)
+    make_device(DEVICE)
 
     def start(**overrides: Any) -> ListenerThread:
         thread = ListenerThread(replace(gps_cfg, **overrides)).start()
@@ -469,6 +469,26 @@ def test_refusals_are_identical_for_known_and_unknown_devices(endpoint: Endpoint
         assert len(answers) == 1, answers
         ((status, text),) = answers
         assert status == 403 and DEVICE not in text and "no-such-device" not in text
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_disabled_device_is_refused_exactly_like_an_unknown_one(endpoint: Endpoint, gps_cfg) -> None:
+    token = "a-long-enough-secret-token"
+    endpoint.configure(replace(gps_cfg, open_ingest=False, token=token))
+    make_device("switched-off", disabled=True)
+    port, path = endpoint.port, endpoint.path
+
+    def answers(device: str) -> list[tuple[int, str]]:
+        body = json.dumps({"device_id": device, "location": _good(1)}).encode()
+        found = [
+            send(port, "GET", f"{path}?id={device}&lat=30.2&lon=120.1&token={token}"),
+            send(port, "POST", f"{path}?token={token}", body, {"Content-Type": "application/json"}),
+        ]
+        return [(status, text.replace(device, "<id>")) for status, text in found]
+
+    disabled, unknown = answers("switched-off"), answers("no-such-device")
+    assert disabled == unknown
+    assert [status for status, _ in disabled] == [400, 404]  # Traccar's answers for the query and JSON layouts
     assert not TrackPoint.objects.exists()
 
 

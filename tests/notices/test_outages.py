@@ -11,7 +11,7 @@ import pytest
 from gridcare.core.errors import Conflict, ServiceError
 from gridcare.core.models import Event
 from gridcare.customers.models import Customer
-from gridcare.grid.selectors import customer_ids_under
+from gridcare.customers.selectors import customer_ids_under
 from gridcare.notices import delivery, services
 from gridcare.notices.models import (
     FollowUpTask,

@@ -10,6 +10,7 @@ from django.test import Client
 
 from gridcare.org.services import token_create
 from gridcare.repair.models import Vehicle
+from tests import factories as f
 from tests.conftest import City
 from tests.workorders.helpers import bj
 
@@ -69,7 +70,7 @@ def repair_order(client: Client, city: City, *, posted: float, dispatched: float
 
 def test_scripted_repair_over_http_names_who_lost_the_minutes(city: City, client: Client) -> None:
     Vehicle.objects.create(
-        plate="浙A·D0007", crew=city.crew_north, gps_device_id="dev-7", home_lat=30.2, home_lon=120.1
+        plate="浙A·D0007", crew=city.crew_north, device=f.make_device("dev-7"), home_lat=30.2, home_lon=120.1
     )
     number = repair_order(client, city, posted=1, dispatched=4)  # B: AB = 4 > 2
     call(client, city.dispatcher_north, "POST", f"/api/v1/repair/tickets/{number}/ack", when=at(5))  # C
@@ -109,10 +110,9 @@ def test_scripted_repair_over_http_names_who_lost_the_minutes(city: City, client
 
 def test_only_the_crew_holding_the_job_can_stamp_its_times_and_it_is_restored_once(city: City, client: Client) -> None:
     from gridcare.org.roles import Role
-    from tests import factories as f
 
     Vehicle.objects.create(
-        plate="浙A·D0008", crew=city.crew_north, gps_device_id="dev-8", home_lat=30.2, home_lon=120.1
+        plate="浙A·D0008", crew=city.crew_north, device=f.make_device("dev-8"), home_lat=30.2, home_lon=120.1
     )
     other_crew = f.make_unit("crew", parent=city.north, scope_unit=city.north, name="城区抢修二班")
     outsider = f.make_user(Role.CREW, other_crew, "crew_other")

@@ -29,7 +29,7 @@ def vehicle(city: City, crew: object | None = None, plate: str = "浙A·D0001") 
     return Vehicle.objects.create(
         plate=plate,
         crew=crew or city.crew_north,
-        gps_device_id=f"dev-{plate}",
+        device=f.make_device(f"dev-{plate}"),
         crew_type="both",
         home_lat=30.2,
         home_lon=120.1,
@@ -272,14 +272,14 @@ def test_candidates_rank_from_the_latest_gps_fix(city: City) -> None:
     # A fix from three days ago says nothing about where a vehicle is now: it is ranked from home.
     days_ago = timezone.now() - dt.timedelta(days=3)
     stale = LatestPosition.objects.create(
-        vehicle=far_home, lat=ticket.lat, lon=ticket.lon, fixed_at=days_ago, received_at=days_ago
+        device=far_home.device, lat=ticket.lat, lon=ticket.lon, fixed_at=days_ago, received_at=days_ago
     )
     assert candidates(user=city.dispatcher_north, ticket=ticket)[0][0].plate == near_home.plate
     stale.delete()
     # The far vehicle reports it is right at the fault now; the other one has driven away.
     now = timezone.now()
     for v, (lat, lon) in ((far_home, (ticket.lat, ticket.lon)), (near_home, (31.9, 121.9))):
-        LatestPosition.objects.create(vehicle=v, lat=lat, lon=lon, fixed_at=now, received_at=now)
+        LatestPosition.objects.create(device=v.device, lat=lat, lon=lon, fixed_at=now, received_at=now)
     ranked = candidates(user=city.dispatcher_north, ticket=ticket)
     assert ranked[0][0].plate == far_home.plate and ranked[0][1].distance_km < 1
 

@@ -35,7 +35,7 @@ def test_published_fault_outage_tells_callers_and_restoration_reaches_all_of_the
 
     main = RepairTicket.objects.get(outage=outage, is_main=True)
     v = Vehicle.objects.create(
-        plate="浙A·D0003", crew=city.crew_north, gps_device_id="dev-3", home_lat=30.2, home_lon=120.1
+        plate="浙A·D0003", crew=city.crew_north, device=f.make_device("dev-3"), home_lat=30.2, home_lon=120.1
     )
     wo.workorder_dispatch(order=main.workorder, actor=city.shift_lead, unit=city.north, now=minutes(11))
     a = rs.repair_assign(ticket=main, vehicle=v, actor=city.dispatcher_north, now=minutes(12))

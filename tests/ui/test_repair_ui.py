@@ -8,7 +8,7 @@ from gridcare.repair.models import RepairTicket, Vehicle
 from gridcare.workorders import services as wo
 from tests.browser import Page
 from tests.conftest import City
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_device
 from tests.workorders.helpers import cat
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,13 +18,18 @@ def test_dispatcher_assigns_and_the_crew_works_the_order_on_a_phone(city: City, 
     Vehicle.objects.create(
         plate="浙A·D0001",
         crew=city.crew_north,
-        gps_device_id="dev-1",
+        device=make_device("dev-1"),
         crew_type="both",
         home_lat=30.21,
         home_lon=120.11,
     )
     Vehicle.objects.create(
-        plate="浙A·D0002", crew=city.crew_north, gps_device_id="dev-2", crew_type="both", home_lat=31.5, home_lon=121.5
+        plate="浙A·D0002",
+        crew=city.crew_north,
+        device=make_device("dev-2"),
+        crew_type="both",
+        home_lat=31.5,
+        home_lon=121.5,
     )
     order = wo.workorder_create(
         actor=city.agent,

@@ -29,7 +29,7 @@ from gridcare.tags.models import Segment, TagCategory, TagDefinition
 from gridcare.workorders import services as wo
 from tests.browser import Page
 from tests.conftest import City
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_device
 from tests.workorders.helpers import cat
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -93,7 +93,7 @@ def seed(city: City, p: str) -> dict[str, Any]:
     city.north_net.areas[0].name = p
     city.north_net.areas[0].save(update_fields=["name"])
     vehicle = Vehicle.objects.create(
-        plate=p[:16], crew=city.crew_north, gps_device_id="dev-x", crew_type="both", home_lat=30.2, home_lon=120.1
+        plate=p[:16], crew=city.crew_north, device=make_device("dev-x"), crew_type="both", home_lat=30.2, home_lon=120.1
     )
     orders = []
     for _ in range(2):
