@@ -27,6 +27,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from gridcare.dsm.tariffs.engine.energy import calendar_months
 from gridcare.dsm.tariffs.schema import Band, Rounding, Tariff, Tiers, Version
 from gridcare.dsm.tariffs.source import SourceError
 
@@ -52,16 +53,6 @@ def to_wh(kwh: npt.ArrayLike) -> Int64s:
     if arr.size and (not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > MAX_KWH):
         raise ValueError(f"kWh must lie between 0 and {MAX_KWH}")
     return np.rint(arr * 1000).astype(np.int64)
-
-
-def _months_touched(start: dt.date, end: dt.date) -> list[int]:
-    """Calendar months (1–12) the period touches, as the engine's season checks see them."""
-    months = []
-    day = start.replace(day=1)
-    while day <= end:
-        months.append(day.month)
-        day = (day + dt.timedelta(days=32)).replace(day=1)
-    return months
 
 
 def version_for(tariff: Tariff, start: dt.date, end: dt.date) -> Version:
@@ -133,7 +124,7 @@ def energy_bills_fen(
         raise Unsupported("the basic charge of a two-part tariff (needs transformers or maximum demand)")
     if version.power_factor is not None:
         raise Unsupported("the power-factor adjustment (needs reactive energy)")
-    touched = _months_touched(start, end)
+    touched = calendar_months(start, end)
     if wh_by_period is not None:
         total = np.sum(np.stack(list(wh_by_period.values())), axis=0) if wh_by_period else np.zeros(0, np.int64)
     elif wh is not None:
