@@ -28,6 +28,7 @@ from gridcare.tags import sandbox
 from gridcare.tags.rules import (
     FEATURE_SQL,
     FEATURE_TABLES,
+    HOURS,
     INPUT_TABLES,
     INPUT_WINDOWS,
     RULE_TABLES,
@@ -544,8 +545,6 @@ def last_data_day(inputs: Mapping[str, str | None]) -> dt.date | None:
 
 def load_shapes(inputs: Mapping[str, str | None], as_of: dt.date) -> np.ndarray:
     """Customers' typical daily shapes (n × 24), the training data of the load-shape clustering."""
-    from gridcare.tags.rules import HOURS
-
     if inputs.get("load_96") is None:
         return np.zeros((0, 24))
     con = duckdb.connect(":memory:")
