@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from gridcare.tags import sandbox
 from gridcare.tags.rules import (
+    FEATURE_INPUTS,
     FEATURE_SQL,
     FEATURE_TABLES,
     HOURS,
@@ -88,8 +89,13 @@ def needed_features(tags: Iterable[CompiledTag]) -> list[str]:
     needs: set[str] = set()
     for t in tags:
         needs |= set(t.needs)
-    if "f_usage" in needs:
-        needs.add("m_usage")
+    # a feature table read by a needed one is needed too (f_usage is built from m_usage)
+    pending = list(needs)
+    while pending:
+        for source in FEATURE_INPUTS.get(pending.pop(), ()):
+            if source in FEATURE_SQL and source not in needs:
+                needs.add(source)
+                pending.append(source)
     return [name for name in FEATURE_SQL if name in needs]
 
 
