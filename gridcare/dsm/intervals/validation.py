@@ -80,17 +80,45 @@ def _spikes(
             )
 
 
+def _duplicates(
+    ids: npt.NDArray[np.int64],
+    keys: npt.NDArray[np.int64],
+    lines: npt.NDArray[np.int64],
+    label: Callable[[int], str],
+    report: Report,
+) -> npt.NDArray[np.intp]:
+    """Report each reading whose customer and time (sorted) repeat the previous row's; returns their positions."""
+    dup = np.flatnonzero((np.diff(ids) == 0) & (np.diff(keys) == 0))
+    for i in dup[:MAX_PROBLEMS]:
+        message = f"{label(int(keys[i]))} is also on line {lines[i]}"
+        report.add(Problem("error", "duplicate", int(lines[i + 1]), f"customer_id={ids[i]}", message))
+    return dup
+
+
+def _start(
+    table: pa.Table,
+    layouts: tuple[str, ...],
+    what: str,
+    accounts: Mapping[str, int] | None,
+    first_line: int,
+    report: Report,
+) -> tuple[dict[str, str], str, npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The columns, the layout (refused unless one of `layouts`) and each row's series id."""
+    cols = _columns(table)
+    layout = detect_layout(table)
+    if layout not in layouts:
+        raise IntervalFileError(f"expected {what}, found a {layout} layout", line=1)
+    ids, unknown = _series_ids(table, cols, accounts, first_line, report)
+    return cols, layout, ids, unknown
+
+
 def validate_intervals(
     table: pa.Table, *, first_line: int, accounts: Mapping[str, int] | None = None, opts: Options | None = None
 ) -> Result:
     """96-point data (long or wide) → INTERVAL_SCHEMA rows, with every problem reported."""
     opts = opts or Options()
     report = Report(kind="interval")
-    cols = _columns(table)
-    layout = detect_layout(table)
-    if layout not in ("long", "wide"):
-        raise IntervalFileError(f"expected 96-point data, found a {layout} layout", line=1)
-    ids, unknown = _series_ids(table, cols, accounts, first_line, report)
+    cols, layout, ids, unknown = _start(table, ("long", "wide"), "96-point data", accounts, first_line, report)
     n = table.num_rows
     row_lines = np.arange(first_line, first_line + n, dtype=np.int64)
     if layout == "long":
@@ -134,17 +162,7 @@ def validate_intervals(
     ids, seconds, values, lines = ids[keep], seconds[keep], values[keep], lines[keep]
     order = np.lexsort((seconds, ids))
     ids, seconds, values, lines = ids[order], seconds[order], values[order], lines[order]
-    dup = np.flatnonzero((np.diff(ids) == 0) & (np.diff(seconds) == 0))
-    for i in dup[:MAX_PROBLEMS]:
-        report.add(
-            Problem(
-                "error",
-                "duplicate",
-                int(lines[i + 1]),
-                f"customer_id={ids[i]}",
-                f"{_slot_label(int(seconds[i]), opts.tz)} is also on line {lines[i]}",
-            )
-        )
+    dup = _duplicates(ids, seconds, lines, lambda k: _slot_label(k, opts.tz), report)
     report.error_count += max(0, len(dup) - MAX_PROBLEMS)
     runs = _runs(ids)
     report.rows = len(values)
@@ -267,11 +285,7 @@ def validate_daily(
     """Daily kWh or register readings → DAILY_SCHEMA rows (kWh per day; registers differenced)."""
     opts = opts or Options()
     report = Report(kind="daily")
-    cols = _columns(table)
-    layout = detect_layout(table)
-    if layout not in ("daily", "register"):
-        raise IntervalFileError(f"expected daily readings, found a {layout} layout", line=1)
-    ids, unknown = _series_ids(table, cols, accounts, first_line, report)
+    cols, layout, ids, unknown = _start(table, ("daily", "register"), "daily readings", accounts, first_line, report)
     days = _days(table[cols["day"]], first_line)
     name = "reading" if layout == "register" else "kwh"
     values = _numbers(table[cols[name]], name, first_line)
@@ -285,17 +299,7 @@ def validate_daily(
     def day_text(k: int) -> str:
         return (dt.date(1970, 1, 1) + dt.timedelta(days=int(k))).isoformat()
 
-    dup = np.flatnonzero((np.diff(ids) == 0) & (np.diff(days) == 0))
-    for i in dup[:MAX_PROBLEMS]:
-        report.add(
-            Problem(
-                "error",
-                "duplicate",
-                int(lines[i + 1]),
-                f"customer_id={ids[i]}",
-                f"{day_text(int(days[i]))} is also on line {lines[i]}",
-            )
-        )
+    _duplicates(ids, days, lines, day_text, report)
     runs = _runs(ids)
     report.rows, report.series = len(values), len(runs)
     readings = values.copy() if layout == "register" else np.full(len(values), np.nan)
