@@ -133,7 +133,8 @@ def rank_savers(
     """Customers who would save most by moving to `option` (with `share` of peak shifted): an outreach audience."""
     periods = sorted({p for kwh in customers.values() for p in kwh})
     exact_wh = all(v == v.quantize(WH) for kwh in customers.values() for v in kwh.values())
-    if customers and exact_wh:
+    # a share with many digits would overflow int64 when it multiplies the Wh
+    if customers and exact_wh and share.as_integer_ratio()[1] <= 10**6:
         # a period a customer did not report counts 0 kWh: the same total, a zero line on the bill
         wh = {p: np.fromiter((int(c.get(p, 0) * 1000) for c in customers.values()), np.int64) for p in periods}
         ids = np.fromiter(customers, np.int64)

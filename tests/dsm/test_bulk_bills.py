@@ -227,3 +227,20 @@ def test_ranked_audience_is_the_same_through_the_vectorised_and_the_decimal_path
     finer = {**customers, 999: {"peak": D("0.0001"), "valley": D(0)}}
     decimal = rank_savers(**args, customers=finer, start=YEAR[0], end=YEAR[1], share=D("0.15"), limit=50)
     assert len(vectorised) == 50 and vectorised == decimal
+
+
+def test_a_customer_beyond_the_int64_range_is_billed_by_the_decimal_engine() -> None:
+    tariff = shipped_tariffs()["beijing-resident-tiered"]
+    kwh = [3000.0, 50_000_000.0]  # a 50 GWh year would overflow the integer products
+    got = bills_fen(tariff, start=YEAR[0], end=YEAR[1], kwh=kwh)
+    assert got.vectorised == 1 and got.fallback == "more than 10,000,000 kWh"
+    assert got.fen.tolist() == bills_fen(tariff, start=YEAR[0], end=YEAR[1], kwh=kwh, engine="decimal").fen.tolist()
+
+
+def test_a_share_with_many_digits_takes_the_decimal_path_with_the_same_audience() -> None:
+    tariffs = shipped_tariffs()
+    customers = {1: {"peak": D("2500.123"), "valley": D("300")}, 2: {"peak": D("400"), "valley": D("2600.5")}}
+    args = {"current": tariffs["beijing-resident-tiered"], "option": tariffs["beijing-resident-tou-tiered"]}
+    fine = rank_savers(**args, customers=customers, start=YEAR[0], end=YEAR[1], share=D("0.1234567"))
+    coarse = rank_savers(**args, customers=customers, start=YEAR[0], end=YEAR[1], share=D("0.123457"))
+    assert [c for c, _ in fine] == [c for c, _ in coarse] == [2, 1]

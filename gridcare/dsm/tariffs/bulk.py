@@ -83,7 +83,7 @@ def bills_fen(
         else:
             fen[found.billed] = found.fen[found.billed]
             todo = ~found.billed
-            reason = "pro-rated tier thresholds that are repeating decimals" if todo.any() else None
+            reason = found.why
     for i in np.flatnonzero(todo):
         periods = {p: int(a[i]) for p, a in by_period.items()} if by_period is not None else None
         fen[i] = _decimal_bill_fen(tariff, start, end, int(month_arr[i]), int(total[i]), periods)

@@ -31,7 +31,8 @@ from gridcare.dsm.tariffs.engine.energy import calendar_months
 from gridcare.dsm.tariffs.schema import Band, Rounding, Tariff, Tiers, Version
 from gridcare.dsm.tariffs.source import SourceError
 
-MAX_KWH = 10_000_000
+MAX_KWH = 10_000_000  # a customer's kWh above this go to the Decimal engine (int64 products would overflow)
+MAX_INPUT_KWH = 10**12  # beyond this a float no longer holds the Wh exactly
 MAX_SCALE = 10**6  # thresholds finer than a micro-kWh are left to the Decimal engine
 Int64s = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -44,14 +45,15 @@ class Unsupported(Exception):
 @dataclass(frozen=True)
 class VectorBills:
     fen: Int64s  # each customer's total in fen; meaningless where `billed` is False
-    billed: Bools  # False: this customer's thresholds are not exact decimals (bill it with the Decimal engine)
+    billed: Bools  # False: bill this customer with the Decimal engine (`why` says why)
+    why: str | None = None
 
 
 def to_wh(kwh: npt.ArrayLike) -> Int64s:
-    """kWh to whole Wh, refusing what int64 arithmetic cannot carry."""
+    """kWh to whole Wh."""
     arr = np.asarray(kwh, dtype=np.float64)
-    if arr.size and (not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > MAX_KWH):
-        raise ValueError(f"kWh must lie between 0 and {MAX_KWH}")
+    if arr.size and (not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > MAX_INPUT_KWH):
+        raise ValueError(f"kWh must lie between 0 and {MAX_INPUT_KWH:,}")
     return np.rint(arr * 1000).astype(np.int64)
 
 
@@ -150,7 +152,8 @@ def energy_bills_fen(
     month_arr = np.asarray(months, dtype=np.int64)
     if month_arr.shape != total.shape or (month_arr.size and month_arr.min() < 1):
         raise ValueError("months must be ≥ 1, one per customer")
-    billed = np.ones(total.shape, dtype=np.bool_)
+    billed = total <= MAX_KWH * 1000
+    why = None if billed.all() else f"more than {MAX_KWH:,} kWh"
     distinct = [int(m) for m in np.unique(month_arr)]
     table: dict[int, list[Fraction]] = {}
     if version.tiers is not None:
@@ -160,6 +163,7 @@ def energy_bills_fen(
             limits = [_threshold(tiers, b.upto, m) for b in bands if b.upto is not None]
             if any(t is None or t.denominator > MAX_SCALE for t in limits):
                 billed &= month_arr != m
+                why = "pro-rated tier thresholds that are repeating decimals"
             else:
                 table[m] = [t for t in limits if t is not None]
     scale = math.lcm(1000, *(t.denominator for ts in table.values() for t in ts))
@@ -206,4 +210,4 @@ def energy_bills_fen(
         add(total * per_wh, adder.price)
     if not per_line:
         result = _round(exact, divisor, rounding.mode)
-    return VectorBills(fen=result, billed=billed)
+    return VectorBills(fen=result, billed=billed, why=why if not billed.all() else None)
