@@ -4,7 +4,9 @@ Generates the interval store in a temporary folder (Parquet, the import's schema
 same run: the floor — one scan of every value (sum and count) — and the full analytics: per customer-day
 statistics with the energy in each TOU period, contributions to the system and feeder peaks, the summed
 curves of every transformer area against its rating with overload warnings, and typical-day curves per
-customer class.  Run alone: .venv/bin/python bench/bench_dsm_load.py [customers]
+customer class. Why the floor is a fair baseline: no analysis can avoid reading every value once, so "full
+analytics = k scans" says how much the analytics add on top of the unavoidable read, on the same files and
+cores; it is a lower bound, not a rival implementation. Run alone: .venv/bin/python bench/bench_dsm_load.py [customers]
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """An orderly-use plan (有序用电) over 10,000 candidate customers: target ≤ 10 s.
 
 Baseline in the same run: the LP relaxation (no on/off decisions) of the same program — what the
-integer choices cost on top. Run alone: .venv/bin/python bench/bench_dsm_plan.py
+integer choices cost on top. Why it is fair: the same candidates, constraints and HiGHS solver, so the
+ratio shows the price of the on/off decisions alone; it is a lower bound, not a competing product.
+Run alone: .venv/bin/python bench/bench_dsm_plan.py
 """
 
 from __future__ import annotations

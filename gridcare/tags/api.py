@@ -12,7 +12,7 @@ from gridcare.core.errors import Forbidden, NotFound
 from gridcare.org.policy import POLICY
 from gridcare.org.roles import Role
 from gridcare.tags import selectors, services
-from gridcare.tags.models import TagCategory
+from gridcare.tags.models import CatalogueVersion, TagCategory
 
 router = Router(tags=["tags"])
 
@@ -83,8 +83,6 @@ def catalogue_get(request: HttpRequest) -> dict[str, Any]:
 @router.get("/versions", summary="目录版本列表")
 def versions_list(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, READERS)
-    from gridcare.tags.models import CatalogueVersion
-
     return [
         {
             "number": v.number,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gridcare.core.errors import ServiceError
+from gridcare.tags import selectors
 
 
 class _Everyone:
@@ -14,8 +15,6 @@ class _Everyone:
 
 
 def segment_audience(segment_id: str) -> Iterable[int]:
-    from gridcare.tags import selectors
-
     try:
         segment = selectors.segment_get(int(segment_id))
     except (ValueError, TypeError):

@@ -26,8 +26,10 @@ import pyarrow.compute as pc
 
 from gridcare.tags import sandbox
 from gridcare.tags.rules import (
+    FEATURE_INPUTS,
     FEATURE_SQL,
     FEATURE_TABLES,
+    HOURS,
     INPUT_TABLES,
     INPUT_WINDOWS,
     RULE_TABLES,
@@ -87,8 +89,13 @@ def needed_features(tags: Iterable[CompiledTag]) -> list[str]:
     needs: set[str] = set()
     for t in tags:
         needs |= set(t.needs)
-    if "f_usage" in needs:
-        needs.add("m_usage")
+    # a feature table read by a needed one is needed too (f_usage is built from m_usage)
+    pending = list(needs)
+    while pending:
+        for source in FEATURE_INPUTS.get(pending.pop(), ()):
+            if source in FEATURE_SQL and source not in needs:
+                needs.add(source)
+                pending.append(source)
     return [name for name in FEATURE_SQL if name in needs]
 
 
@@ -544,8 +551,6 @@ def last_data_day(inputs: Mapping[str, str | None]) -> dt.date | None:
 
 def load_shapes(inputs: Mapping[str, str | None], as_of: dt.date) -> np.ndarray:
     """Customers' typical daily shapes (n × 24), the training data of the load-shape clustering."""
-    from gridcare.tags.rules import HOURS
-
     if inputs.get("load_96") is None:
         return np.zeros((0, 24))
     con = duckdb.connect(":memory:")

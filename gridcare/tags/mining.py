@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gridcare.tags.rules import HOURS, UNKNOWN, RuleError, sql_str
+from gridcare.tags.rulebase import HOURS, UNKNOWN, RuleError, sql_str
 
 
 def _shape(points: Sequence[float]) -> list[float]:

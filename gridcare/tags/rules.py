@@ -22,8 +22,14 @@ import duckdb
 from sqlglot import exp
 
 from gridcare.tags import sandbox
+from gridcare.tags.mining import cluster_expression
 
-UNKNOWN = "未知"
+# Shared with the mining model, which sits below this module; re-exported because callers know them as
+# rules.UNKNOWN, rules.RuleError …
+from gridcare.tags.rulebase import HOURS as HOURS
+from gridcare.tags.rulebase import UNKNOWN as UNKNOWN
+from gridcare.tags.rulebase import RuleError as RuleError
+from gridcare.tags.rulebase import sql_str as sql_str
 
 # The documented input tables: name → ordered (column, DuckDB type). Missing columns read as NULL.
 INPUT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -77,8 +83,6 @@ INPUT_WINDOWS: dict[str, str] = {
     "work_orders": "created_at < CAST({as_of} AS TIMESTAMP) + INTERVAL 1 DAY "
     "AND created_at >= CAST({as_of} AS TIMESTAMP) - INTERVAL 365 DAY",
 }
-
-HOURS = tuple(f"h{h:02d}" for h in range(24))
 
 # Feature tables: name → (inputs read, SQL with {as_of}, produced columns with a description).
 # m_usage is the one pass over the big daily table; everything about usage is derived from its monthly rows.
@@ -226,24 +230,6 @@ _metric("credit", "credit_grade", "外部信用等级")
 FEATURE_TABLES = ("f_usage", "f_load", "f_pay", "f_wo")
 
 
-class RuleError(ValueError):
-    """A rule that cannot compile or bind; `line`/`column` point into the SQL when DuckDB says where."""
-
-    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
-
-    def __str__(self) -> str:
-        where = f" (第 {self.line} 行第 {self.column} 列)" if self.line else ""
-        return f"{self.message}{where}"
-
-
-def sql_str(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def features_select(as_of: str, tables: Iterable[str] | None = None) -> str:
     """The `features` view: one row per customer with every metric of the feature tables it needs."""
     wanted = set([*FEATURE_TABLES, "credit"] if tables is None else tables)
@@ -364,8 +350,6 @@ def compile_rule(
         expr = f"CASE {' '.join(arms_list)} ELSE {sql_str(rule['else'])} END"
         labels.append(rule["else"])
     elif kind == "cluster":
-        from gridcare.tags.mining import cluster_expression
-
         for h in HOURS:
             metric(h)
         expr, names = cluster_expression(rule)

@@ -23,7 +23,7 @@ from gridcare.core.errors import NotFound, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_get, customers_visible
 from gridcare.tags import catalogue, explain, services
-from gridcare.tags.models import CatalogueVersion, Segment, TagBitmap, TagDefinition, TagRun, TagValue
+from gridcare.tags.models import CatalogueVersion, Segment, TagBitmap, TagRun, TagValue
 from gridcare.tags.segments import SegmentError, evaluate, parse, resolver
 
 # Review thresholds for the catalogue review page.
@@ -249,7 +249,7 @@ def segment_get(segment_id: int) -> Segment:
 
 
 def _features_row(run_id: int, customer_id: int) -> dict[str, Any]:
-    path = services.run_dir(run_id) / "features.parquet"
+    path = features_path(run_id)
     if not path.exists():
         return {}
     con = duckdb.connect(":memory:")
@@ -326,9 +326,6 @@ def value_on_run(*, customer_id: int, tag_code: str, run_id: int) -> str | None:
     return row
 
 
-def draft_tags() -> list[TagDefinition]:
-    return list(TagDefinition.objects.select_related("category"))
-
-
 def features_path(run_id: int) -> Path:
+    """Where a run keeps the metrics behind its values (written by the engine, read for the portrait)."""
     return services.run_dir(run_id) / "features.parquet"

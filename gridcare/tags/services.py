@@ -571,12 +571,6 @@ def segment_save(
     return segment
 
 
-def segment_delete(*, segment: Segment, actor: Any) -> None:
-    with transaction.atomic():
-        record_event(actor=actor, action="tags.segment_delete", subject=segment, old={"expression": segment.expression})
-        segment.delete()
-
-
 # ------------------------------------------------------------------------------------------------ external data
 
 

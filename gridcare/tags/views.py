@@ -13,6 +13,7 @@ from gridcare.core.excel import csv_response, table_response
 from gridcare.customers.models import Customer
 from gridcare.tags import selectors, services
 from gridcare.tags.api import EDITORS, READERS
+from gridcare.tags.models import CatalogueVersion
 
 
 def _allowed(request: HttpRequest, roles: set[str]) -> bool:
@@ -43,8 +44,6 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             messages.error(request, exc.message)
         return redirect("tags:catalogue")
-    from gridcare.tags.models import CatalogueVersion
-
     context = {
         "version": version,
         "tree": selectors.catalogue_tree(version.snapshot) if version else [],

@@ -15,12 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridcare.dsm.tariffs import shipped_tariffs
+from gridcare.dsm.tariffs.bulk import tiered_bills_fen
 from gridcare.dsm.tariffs.engine import compute_bill
 from gridcare.dsm.tariffs.powerfactor import adjustment_percent, monthly_factor
 from gridcare.dsm.tariffs.schema import load_tariff
 from gridcare.dsm.tariffs.source import SourceError
 from gridcare.dsm.tariffs.usage import Usage, load_usage
-from gridcare.dsm.tariffs.vector import tiered_bills_fen
 from tests.conftest import City, login
 
 D = Decimal

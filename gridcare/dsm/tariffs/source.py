@@ -54,9 +54,6 @@ class Node:
         return SourceError(reason, line=self.line, path=self.path, source=self.source)
 
     # --- structure --------------------------------------------------------------------------------
-    def is_map(self) -> bool:
-        return isinstance(self.value, dict)
-
     def is_list(self) -> bool:
         return isinstance(self.value, list)
 

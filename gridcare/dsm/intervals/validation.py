@@ -1,335 +1,30 @@
-"""Interval data (负荷曲线) and daily register readings: read CSV/Parquet, validate, normalise. Pure; no database.
-
-Accepted layouts (column names, case-insensitive; the series is `customer_id` or `account_no`):
-
-* long 96-point: `customer_id, ts, kw` (or `kwh` per 15 minutes) — `ts` is the start of the interval;
-* wide 96-point: `customer_id, day, p1 … p96` (kW, p1 = 00:00–00:15);
-* daily energy: `customer_id, day, kwh`;
-* daily register: `customer_id, day, reading` (the cumulative kWh register at the end of the day).
-
-Validation reports problems per row (file line) and series. Errors refuse the whole file: unreadable
-values, timestamps off the quarter hour, negative values, duplicate readings, unknown customers,
-registers that go backwards without a rollover. Warnings are reported and the data kept: gaps
-(filled by linear interpolation only when asked, and then flagged `filled`), spikes and register
-rollovers (corrected by the register's modulus).
-"""
+"""Validation and normalisation: problems per row and series, gaps, spikes, registers; the wide daily rows."""
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-SLOTS = 96
-SLOT_SECONDS = 900
-SERIES_COLUMNS = ("customer_id", "account_no")
-MAX_PROBLEMS = 200  # a report lists this many problems of each severity; the count covers all
-
-# One row per customer and local day; p1 … p96 are the average kW of each 15 minutes (p1 = 00:00–00:15),
-# NULL where no reading came. Wide rows make per-day statistics a projection and summed curves 96 plain
-# column sums, which is what keeps 288 M values within a minute on two cores.
-SLOT_COLUMNS = [f"p{i}" for i in range(1, SLOTS + 1)]
-INTERVAL_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.int64()),
-        ("day", pa.date32()),
-        ("points", pa.int16()),  # readings present (96 for a complete day)
-        ("filled", pa.list_(pa.int16())),  # slots (0–95) filled by interpolation, if any
-        *[(name, pa.float32()) for name in SLOT_COLUMNS],
-    ]
+from gridcare.dsm.intervals.conversion import _days, _numbers, _series_ids, _timestamps
+from gridcare.dsm.intervals.model import (
+    DAILY_SCHEMA,
+    INTERVAL_SCHEMA,
+    MAX_PROBLEMS,
+    SLOT_COLUMNS,
+    SLOT_SECONDS,
+    SLOTS,
+    IntervalFileError,
+    Options,
+    Problem,
+    Report,
+    Result,
 )
-DAILY_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.int64()),
-        ("day", pa.date32()),
-        ("kwh", pa.float64()),
-        ("reading", pa.float64()),
-        ("filled", pa.bool_()),
-    ]
-)
-
-
-class IntervalFileError(ValueError):
-    """The file cannot be read at all (format, columns); names the file and, when known, the line."""
-
-    def __init__(self, message: str, *, line: int | None = None):
-        self.line = line
-        super().__init__(f"line {line}: {message}" if line is not None else message)
-
-
-@dataclass(frozen=True)
-class Problem:
-    severity: str  # error | warning
-    code: str  # parse, grid, negative, duplicate, unknown_customer, gap, spike, rollover, backwards
-    line: int | None  # the file's line (header = line 1) or the Parquet row (first = 1)
-    series: str
-    message: str
-
-    def describe(self, source: str = "") -> str:
-        where = f"{source}:{self.line}" if self.line is not None else source
-        return f"{where}: {self.series}: {self.message}" if where else f"{self.series}: {self.message}"
-
-
-@dataclass
-class Report:
-    kind: str  # interval | daily
-    rows: int = 0
-    series: int = 0
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    error_count: int = 0
-    warning_count: int = 0
-    filled: int = 0
-    first_day: dt.date | None = None
-    last_day: dt.date | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error_count == 0
-
-    def add(self, problem: Problem) -> None:
-        if problem.severity == "error":
-            self.error_count += 1
-            if len(self.errors) < MAX_PROBLEMS:
-                self.errors.append(problem)
-        else:
-            self.warning_count += 1
-            if len(self.warnings) < MAX_PROBLEMS:
-                self.warnings.append(problem)
-
-
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-
-
-@dataclass(frozen=True)
-class Options:
-    tz: dt.tzinfo = SHANGHAI
-    fill_gaps: bool = False
-    spike_factor: float = 5.0  # a value above spike_factor × the series' 95th percentile is a spike …
-    spike_min: float = 1.0  # … and above this (kW or kWh), so near-zero series raise no alarms
-    register_modulus: float | None = None  # e.g. 1e6 for a six-digit register: enables rollover correction
-    unit: str = "kw"  # for long files with a `kwh` column this becomes kWh per 15 minutes
-
-
-@dataclass
-class Result:
-    table: pa.Table  # INTERVAL_SCHEMA or DAILY_SCHEMA, sorted by customer and time
-    report: Report
-
-
-# --- reading -----------------------------------------------------------------------------------------
-
-
-def read_raw(path: Path, progress: Callable[[int], None] | None = None) -> tuple[pa.Table, int]:
-    """The file as a table of strings (CSV) or typed columns (Parquet file or directory), and its first data line."""
-    suffix = path.suffix.lower()
-    if path.is_dir() or suffix == ".parquet":
-        try:
-            dataset = pq.ParquetDataset(path)
-            table = dataset.read()
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise IntervalFileError(f"not a readable Parquet file or folder: {exc}") from None
-        if progress:
-            progress(table.num_rows)
-        return table, 1
-    if suffix not in (".csv", ".txt"):
-        raise IntervalFileError(f"unknown file type {suffix!r}: use .csv or .parquet")
-    encoding = _encoding(path)
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=8 << 20, encoding=encoding),
-            convert_options=pacsv.ConvertOptions(column_types=_all_strings(path, encoding)),
-        )
-        batches = []
-        for batch in reader:
-            batches.append(batch)
-            if progress:
-                progress(batch.num_rows)
-    except pa.ArrowInvalid as exc:
-        raise IntervalFileError(f"not a readable CSV file: {exc}") from None
-    except UnicodeDecodeError:
-        raise IntervalFileError("neither UTF-8 nor GBK text (save the CSV as UTF-8)") from None
-    table = pa.Table.from_batches(batches) if batches else pa.table({})
-    return table, 2
-
-
-def _encoding(path: Path) -> str:
-    """UTF-8 unless the start of the file is not, then GB18030 (a superset of GBK: what Chinese Excel saves)."""
-    with path.open("rb") as stream:
-        head = stream.read(1 << 16)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf8"
-
-
-def _all_strings(path: Path, encoding: str = "utf8") -> dict[str, pa.DataType]:
-    with path.open("rb") as stream:
-        header = stream.readline().decode("utf-8-sig" if encoding == "utf8" else encoding, errors="replace").strip()
-    return {name.strip().strip('"'): pa.string() for name in header.split(",")}
-
-
-def _columns(table: pa.Table) -> dict[str, str]:
-    """Lower-case name → the file's name, stripped of a UTF-8 BOM."""
-    return {name.lstrip("\ufeff").strip().lower(): name for name in table.column_names}
-
-
-def detect_layout(table: pa.Table) -> str:
-    cols = _columns(table)
-    if not any(c in cols for c in SERIES_COLUMNS):
-        raise IntervalFileError("needs a customer_id or account_no column", line=1)
-    if "ts" in cols and ("kw" in cols or "kwh" in cols):
-        return "long"
-    if "day" in cols and all(f"p{i}" in cols for i in range(1, SLOTS + 1)):
-        return "wide"
-    if "day" in cols and "reading" in cols:
-        return "register"
-    if "day" in cols and "kwh" in cols:
-        return "daily"
-    raise IntervalFileError(
-        "unknown layout: expected columns (customer_id, ts, kw|kwh), (customer_id, day, p1…p96), "
-        "(customer_id, day, kwh) or (customer_id, day, reading)",
-        line=1,
-    )
-
-
-# --- conversion with line numbers --------------------------------------------------------------------
-
-
-def _first_bad(values: pa.ChunkedArray | pa.Array, convert: Callable[[str], object]) -> tuple[int, str]:
-    """Only on the error path: find the first value that does not convert, one by one."""
-    for i, value in enumerate(values.to_pylist()):
-        if value is None or value == "":
-            return i, "is empty"
-        try:
-            convert(value if isinstance(value, str) else str(value))
-        except (ValueError, TypeError):
-            return i, f"{value!r} is not valid"
-    return 0, "is not valid"
-
-
-def _numbers(column: pa.ChunkedArray, name: str, first_line: int) -> npt.NDArray[np.float64]:
-    try:
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            column = pc.utf8_trim_whitespace(column)
-        arr = column.cast(pa.float64())
-        if arr.null_count:
-            raise pa.ArrowInvalid("null")
-        values = arr.to_numpy()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        i, why = _first_bad(column, float)
-        raise IntervalFileError(f"{name} {why} (expected a number)", line=first_line + i) from None
-    if not np.all(np.isfinite(values)):
-        i = int(np.argmin(np.isfinite(values)))
-        raise IntervalFileError(f"{name} is not a finite number", line=first_line + i)
-    return values
-
-
-def _parse_local(text: str, tz: dt.tzinfo) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.strip().replace("/", "-"))
-    return value if value.tzinfo else value.replace(tzinfo=tz)
-
-
-def _timestamps(column: pa.ChunkedArray, tz: dt.tzinfo, first_line: int) -> npt.NDArray[np.int64]:
-    """Epoch seconds (UTC). Text without an offset is local time in `tz`."""
-    if pa.types.is_timestamp(column.type):
-        unit_type = column.type
-        if unit_type.tz is None:
-            # Naive Parquet timestamps are wall-clock times in the utility's zone.
-            column = pc.assume_timezone(column, timezone=str(tz))
-        return column.cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).to_numpy()
-    texts = column.to_pylist()
-    out = np.empty(len(texts), dtype=np.int64)
-    cache: dict[str, int] = {}
-    for i, text in enumerate(texts):
-        if text is None:
-            raise IntervalFileError("ts is empty", line=first_line + i)
-        hit = cache.get(text)
-        if hit is None:
-            try:
-                hit = int(_parse_local(text, tz).timestamp())
-            except ValueError:
-                raise IntervalFileError(
-                    f"ts {text!r} is not a time like 2024-07-01 08:15", line=first_line + i
-                ) from None
-            cache[text] = hit
-        out[i] = hit
-    return out
-
-
-def _days(column: pa.ChunkedArray, first_line: int) -> npt.NDArray[np.int64]:
-    """Days since 1970-01-01."""
-    if pa.types.is_date(column.type):
-        return column.cast(pa.date32()).cast(pa.int32()).to_numpy().astype(np.int64)
-    if pa.types.is_timestamp(column.type):
-        return column.cast(pa.date32()).cast(pa.int32()).to_numpy().astype(np.int64)
-    texts = column.to_pylist()
-    out = np.empty(len(texts), dtype=np.int64)
-    epoch = dt.date(1970, 1, 1)
-    cache: dict[str, int] = {}
-    for i, text in enumerate(texts):
-        hit = cache.get(text) if text is not None else None
-        if hit is None:
-            try:
-                hit = (dt.date.fromisoformat(str(text).strip().replace("/", "-")) - epoch).days
-            except ValueError:
-                raise IntervalFileError(f"day {text!r} is not a date like 2024-07-01", line=first_line + i) from None
-            cache[str(text)] = hit
-        out[i] = hit
-    return out
-
-
-def _series_ids(
-    table: pa.Table, cols: dict[str, str], accounts: Mapping[str, int] | None, first_line: int, report: Report
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """customer ids per row, and a mask of rows whose customer is unknown (reported as errors)."""
-    if "customer_id" in cols:
-        column = table[cols["customer_id"]]
-        try:
-            if pa.types.is_string(column.type):
-                column = pc.utf8_trim_whitespace(column)
-            ids = column.cast(pa.int64()).to_numpy()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            i, why = _first_bad(column, int)
-            raise IntervalFileError(f"customer_id {why} (expected a whole number)", line=first_line + i) from None
-        unknown = np.zeros(len(ids), dtype=bool)
-        if accounts is not None:
-            known = np.fromiter(accounts.values(), dtype=np.int64)
-            unknown = ~np.isin(ids, known)
-    else:
-        raw = [str(v).strip() if v is not None else "" for v in table[cols["account_no"]].to_pylist()]
-        lookup = accounts or {}
-        ids = np.fromiter((lookup.get(a, -1) for a in raw), dtype=np.int64, count=len(raw))
-        unknown = ids < 0
-    if accounts is not None and unknown.any():
-        for i in np.flatnonzero(unknown)[:MAX_PROBLEMS]:
-            report.add(
-                Problem(
-                    "error", "unknown_customer", first_line + int(i), _label(table, cols, int(i)), "unknown customer"
-                )
-            )
-        report.error_count += max(0, int(unknown.sum()) - min(int(unknown.sum()), MAX_PROBLEMS))
-    return ids, unknown
-
-
-def _label(table: pa.Table, cols: dict[str, str], i: int) -> str:
-    key = "account_no" if "account_no" in cols else "customer_id"
-    return f"{key}={table[cols[key]][i].as_py()}"
-
-
-# --- validation --------------------------------------------------------------------------------------
+from gridcare.dsm.intervals.reading import _columns, detect_layout, read_raw
 
 
 def _runs(keys: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
@@ -385,17 +80,45 @@ def _spikes(
             )
 
 
+def _duplicates(
+    ids: npt.NDArray[np.int64],
+    keys: npt.NDArray[np.int64],
+    lines: npt.NDArray[np.int64],
+    label: Callable[[int], str],
+    report: Report,
+) -> npt.NDArray[np.intp]:
+    """Report each reading whose customer and time (sorted) repeat the previous row's; returns their positions."""
+    dup = np.flatnonzero((np.diff(ids) == 0) & (np.diff(keys) == 0))
+    for i in dup[:MAX_PROBLEMS]:
+        message = f"{label(int(keys[i]))} is also on line {lines[i]}"
+        report.add(Problem("error", "duplicate", int(lines[i + 1]), f"customer_id={ids[i]}", message))
+    return dup
+
+
+def _start(
+    table: pa.Table,
+    layouts: tuple[str, ...],
+    what: str,
+    accounts: Mapping[str, int] | None,
+    first_line: int,
+    report: Report,
+) -> tuple[dict[str, str], str, npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The columns, the layout (refused unless one of `layouts`) and each row's series id."""
+    cols = _columns(table)
+    layout = detect_layout(table)
+    if layout not in layouts:
+        raise IntervalFileError(f"expected {what}, found a {layout} layout", line=1)
+    ids, unknown = _series_ids(table, cols, accounts, first_line, report)
+    return cols, layout, ids, unknown
+
+
 def validate_intervals(
     table: pa.Table, *, first_line: int, accounts: Mapping[str, int] | None = None, opts: Options | None = None
 ) -> Result:
     """96-point data (long or wide) → INTERVAL_SCHEMA rows, with every problem reported."""
     opts = opts or Options()
     report = Report(kind="interval")
-    cols = _columns(table)
-    layout = detect_layout(table)
-    if layout not in ("long", "wide"):
-        raise IntervalFileError(f"expected 96-point data, found a {layout} layout", line=1)
-    ids, unknown = _series_ids(table, cols, accounts, first_line, report)
+    cols, layout, ids, unknown = _start(table, ("long", "wide"), "96-point data", accounts, first_line, report)
     n = table.num_rows
     row_lines = np.arange(first_line, first_line + n, dtype=np.int64)
     if layout == "long":
@@ -439,17 +162,7 @@ def validate_intervals(
     ids, seconds, values, lines = ids[keep], seconds[keep], values[keep], lines[keep]
     order = np.lexsort((seconds, ids))
     ids, seconds, values, lines = ids[order], seconds[order], values[order], lines[order]
-    dup = np.flatnonzero((np.diff(ids) == 0) & (np.diff(seconds) == 0))
-    for i in dup[:MAX_PROBLEMS]:
-        report.add(
-            Problem(
-                "error",
-                "duplicate",
-                int(lines[i + 1]),
-                f"customer_id={ids[i]}",
-                f"{_slot_label(int(seconds[i]), opts.tz)} is also on line {lines[i]}",
-            )
-        )
+    dup = _duplicates(ids, seconds, lines, lambda k: _slot_label(k, opts.tz), report)
     report.error_count += max(0, len(dup) - MAX_PROBLEMS)
     runs = _runs(ids)
     report.rows = len(values)
@@ -572,11 +285,7 @@ def validate_daily(
     """Daily kWh or register readings → DAILY_SCHEMA rows (kWh per day; registers differenced)."""
     opts = opts or Options()
     report = Report(kind="daily")
-    cols = _columns(table)
-    layout = detect_layout(table)
-    if layout not in ("daily", "register"):
-        raise IntervalFileError(f"expected daily readings, found a {layout} layout", line=1)
-    ids, unknown = _series_ids(table, cols, accounts, first_line, report)
+    cols, layout, ids, unknown = _start(table, ("daily", "register"), "daily readings", accounts, first_line, report)
     days = _days(table[cols["day"]], first_line)
     name = "reading" if layout == "register" else "kwh"
     values = _numbers(table[cols[name]], name, first_line)
@@ -590,17 +299,7 @@ def validate_daily(
     def day_text(k: int) -> str:
         return (dt.date(1970, 1, 1) + dt.timedelta(days=int(k))).isoformat()
 
-    dup = np.flatnonzero((np.diff(ids) == 0) & (np.diff(days) == 0))
-    for i in dup[:MAX_PROBLEMS]:
-        report.add(
-            Problem(
-                "error",
-                "duplicate",
-                int(lines[i + 1]),
-                f"customer_id={ids[i]}",
-                f"{day_text(int(days[i]))} is also on line {lines[i]}",
-            )
-        )
+    _duplicates(ids, days, lines, day_text, report)
     runs = _runs(ids)
     report.rows, report.series = len(values), len(runs)
     readings = values.copy() if layout == "register" else np.full(len(values), np.nan)
