@@ -236,7 +236,7 @@ def template_sample(*, user: Any, kind: str, account_no: str = "") -> tuple[dict
     Returns the values and a line saying where they came from."""
     from gridcare.customers.selectors import customer_get, customers_visible
     from gridcare.notices.config import get_config
-    from gridcare.notices.services import _outage_context
+    from gridcare.notices.services import outage_context
 
     config = get_config()
     values: dict[str, Any] = {**_SAMPLE_VALUES, "hotline": config.hotline, "company": config.company}
@@ -255,6 +255,6 @@ def template_sample(*, user: Any, kind: str, account_no: str = "") -> tuple[dict
     if kind in _OUTAGE_KINDS:
         outage = outages_visible(user=user).exclude(status=OutageStatus.DRAFT).order_by("-updated_at", "-id").first()
         if outage is not None:
-            values |= _outage_context(outage)
+            values |= outage_context(outage)
             said.append(f"停电“{outage.title}”")
     return values, "以" + "、".join(said) + "为例；其余为示例数据"

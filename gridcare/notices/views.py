@@ -117,7 +117,7 @@ def outage_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _render_detail(request: HttpRequest, outage: Outage, **forms: Any) -> HttpResponse:
     config = get_config()
-    context = {**services._outage_context(outage), "hotline": config.hotline, "company": config.company}
+    context = {**services.outage_context(outage), "hotline": config.hotline, "company": config.company}
     kind = "outage_etr" if outage.kind == OutageKind.FAULT else "outage_published"
     sample = Customer.objects.filter(pk__in=outage.customers.filter(active=True).values("customer_id")[:1]).first()
     previews = [
