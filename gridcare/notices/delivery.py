@@ -22,12 +22,18 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from gridcare.customers.models import Contact
 from gridcare.notices import rendering, rules
-from gridcare.notices.channels import Channel, Envelope, PermanentError, SendResult, TransientError, build_channel
-from gridcare.notices.config import CHANNELS, NoticeConfig, get_config
+from gridcare.notices.channels import (
+    Envelope,
+    NoticeChannel,
+    PermanentError,
+    SendResult,
+    TransientError,
+    build_channel,
+    channel_names,
+)
+from gridcare.notices.config import NoticeConfig, get_config
 from gridcare.notices.models import (
-    ChannelPreference,
     ChannelQuota,
     DeliveryAttempt,
     Message,
@@ -86,21 +92,6 @@ def claim(*, channel: str, now: dt.datetime, limit: int, owner: str, lease: dt.t
         .select_related("customer", "notice")
         .order_by("id")
     )
-
-
-def _addresses(channel: str, customer_ids: list[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    if channel == "sms":
-        for cid, phone in (
-            Contact.objects.filter(customer_id__in=customer_ids)
-            .order_by("customer_id", "-is_primary", "id")
-            .values_list("customer_id", "phone")
-        ):
-            found.setdefault(cid, phone)
-    overrides = ChannelPreference.objects.filter(customer_id__in=customer_ids, channel=channel).exclude(address="")
-    for cid, address in overrides.values_list("customer_id", "address"):
-        found[cid] = address
-    return found
 
 
 def _templates() -> dict[tuple[str, str], rendering.Template]:
@@ -186,7 +177,7 @@ def _attempt(sender: Any, envelope: Envelope) -> SendResult | tuple[str, bool]:
 
 
 def send_claimed(
-    *, messages: Iterable[Message], channel: Channel, now: dt.datetime, owner: str, config: NoticeConfig
+    *, messages: Iterable[Message], channel: NoticeChannel, now: dt.datetime, owner: str, config: NoticeConfig
 ) -> int:
     """Send each claimed message once; returns how many were handled (sent or failed).
 
@@ -198,13 +189,13 @@ def send_claimed(
     messages = list(messages)
     if not messages:
         return 0
-    addresses = _addresses(channel.name, [m.customer_id for m in messages])
+    addresses = channel.addresses(messages)
     edited = _templates()
     lease_until = now + dt.timedelta(seconds=config.lease_seconds)
     rendered: dict[int, tuple[str, str, str]] = {}
     for m in messages:
         subject, body = render_message(m, edited)
-        address = addresses.get(m.customer_id, "") if channel.name in ("sms", "email") else m.customer.account_no
+        address = addresses.get(m.customer_id, "")
         rendered[m.pk] = (subject, body, address)
     pending: list[tuple[Message, SendResult | tuple[str, bool]]] = []
     handled = 0
@@ -268,7 +259,7 @@ def deliver_batch(
     now: dt.datetime,
     limit: int | None = None,
     owner: str | None = None,
-    channel_impl: Channel | None = None,
+    channel_impl: NoticeChannel | None = None,
     config: NoticeConfig | None = None,
 ) -> int:
     """One batch of one channel: take rate-limit quota, claim, send. Returns how many messages were handled."""
@@ -287,7 +278,7 @@ def deliver_batch(
 
 def deliver_all(now: dt.datetime, config: NoticeConfig | None = None) -> int:
     config = config or get_config()
-    return sum(deliver_batch(channel=ch, now=now, config=config) for ch in CHANNELS if config.configured(ch))
+    return sum(deliver_batch(channel=ch, now=now, config=config) for ch in channel_names() if config.configured(ch))
 
 
 def reap_expired(now: dt.datetime, config: NoticeConfig | None = None) -> int:

@@ -13,8 +13,8 @@ from gridcare.core.errors import NotFound, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.grid.models import District, Feeder, ServicePoint, TransformerArea
 from gridcare.notices import delivery, rendering, rules
+from gridcare.notices.channels import channel_choices, channel_class
 from gridcare.notices.models import (
-    Channel,
     FollowUpTask,
     InAppMessage,
     Message,
@@ -119,7 +119,7 @@ def follow_ups_visible(*, user: Any) -> QuerySet[FollowUpTask]:
     return FollowUpTask.objects.filter(unit_filter(user, "unit")).select_related("customer", "notice")
 
 
-def preview(*, notice_kind: str, channel: str, context: dict[str, Any], customer: Customer | None) -> dict[str, str]:
+def preview(*, notice_kind: str, channel: str, context: dict[str, Any], customer: Customer | None) -> dict[str, Any]:
     """What one customer would receive, rendered with the live template, before anything is queued."""
     edited = delivery._templates()
     values = {
@@ -128,7 +128,14 @@ def preview(*, notice_kind: str, channel: str, context: dict[str, Any], customer
         "account_no": customer.account_no if customer else "3300000001",
     }
     subject, body = rendering.render(delivery.template_for(notice_kind, channel, edited), values)
-    return {"channel": channel, "subject": subject, "body": body}
+    cls = channel_class(channel)
+    return {
+        "channel": channel,
+        "subject": subject,
+        "body": body,
+        "label": str(cls.label) if cls else channel,
+        "shows_subject": cls.shows_subject if cls else True,
+    }
 
 
 # --- public outage information ----------------------------------------------------------------------------------
@@ -215,18 +222,23 @@ class TemplateRow:
     edited: NoticeTemplate | None
     template: rendering.Template
 
+    @property
+    def shows_subject(self) -> bool:
+        cls = channel_class(self.channel)
+        return cls.shows_subject if cls else True
+
 
 def template_rows(*, kind: str = "", channel: str = "") -> list[TemplateRow]:
     """Every kind × channel with the text in use: the edited template or the built-in one."""
     edited = {(t.kind, t.channel): t for t in NoticeTemplate.objects.all()}
     rows = []
     for k in NoticeKind:
-        for ch in Channel:
-            if (kind and k.value != kind) or (channel and ch.value != channel):
+        for ch, ch_label in channel_choices():
+            if (kind and k.value != kind) or (channel and ch != channel):
                 continue
-            tpl = edited.get((k.value, ch.value))
+            tpl = edited.get((k.value, ch))
             text = rendering.Template(tpl.subject, tpl.body) if tpl else rendering.DEFAULTS[k.value]
-            rows.append(TemplateRow(k.value, str(k.label), ch.value, str(ch.label), tpl, text))
+            rows.append(TemplateRow(k.value, str(k.label), ch, ch_label, tpl, text))
     return rows
 
 

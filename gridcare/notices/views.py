@@ -23,6 +23,7 @@ from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_get
 from gridcare.notices import ical, rendering, rules, selectors, services
 from gridcare.notices.audiences import Audience, parse_account_list
+from gridcare.notices.channels import channel_choices, channel_classes, channel_names
 from gridcare.notices.config import get_config
 from gridcare.notices.forms import (
     AnnouncementForm,
@@ -33,7 +34,7 @@ from gridcare.notices.forms import (
     WindowForm,
     codes,
 )
-from gridcare.notices.models import Channel, NoticeKind, Outage, OutageKind, OutageStatus
+from gridcare.notices.models import NoticeKind, Outage, OutageKind, OutageStatus
 from gridcare.notices.permissions import ANNOUNCERS, OUTAGE_EDITORS, TEMPLATE_EDITORS, may
 
 PORTAL_SALT = "gridcare.notices.portal"
@@ -121,7 +122,9 @@ def _render_detail(request: HttpRequest, outage: Outage, **forms: Any) -> HttpRe
     kind = "outage_etr" if outage.kind == OutageKind.FAULT else "outage_published"
     sample = Customer.objects.filter(pk__in=outage.customers.filter(active=True).values("customer_id")[:1]).first()
     previews = [
-        selectors.preview(notice_kind=kind, channel=ch, context=context, customer=sample) for ch in ("sms", "email")
+        selectors.preview(notice_kind=kind, channel=ch, context=context, customer=sample)
+        for ch, cls in channel_classes().items()
+        if cls.reaches != "account"  # the texts a person reads on their phone or in their mail
     ]
     check = rules.lead_time_check(
         kind=outage.kind,
@@ -355,7 +358,7 @@ def templates(request: HttpRequest) -> HttpResponse:
     if not may(request.user, TEMPLATE_EDITORS):
         raise Http404("无权限")
     kind = request.GET.get("kind", "") if request.GET.get("kind", "") in NoticeKind.values else ""
-    channel = request.GET.get("channel", "") if request.GET.get("channel", "") in Channel.values else ""
+    channel = request.GET.get("channel", "") if request.GET.get("channel", "") in channel_names() else ""
     return render(
         request,
         "notices/templates.html",
@@ -364,7 +367,7 @@ def templates(request: HttpRequest) -> HttpResponse:
             "kind": kind,
             "channel": channel,
             "kinds": NoticeKind.choices,
-            "channels": Channel.choices,
+            "channels": channel_choices(),
         },
     )
 
@@ -374,7 +377,7 @@ def template_edit(request: HttpRequest, kind: str, channel: str) -> HttpResponse
     """Edit one kind × channel; "预览" renders what was typed (unsaved) for a sample customer and notice."""
     if not may(request.user, TEMPLATE_EDITORS):
         raise Http404("无权限")
-    if kind not in NoticeKind.values or channel not in Channel.values:
+    if kind not in NoticeKind.values or channel not in channel_names():
         raise Http404("没有这种通知类型或渠道")
     [row] = selectors.template_rows(kind=kind, channel=channel)
     initial = {"subject": row.template.subject, "body": row.template.body}

@@ -9,7 +9,8 @@ from typing import Any
 from django.utils import timezone
 
 from gridcare.core.errors import ServiceError
-from gridcare.notices.config import CHANNELS, get_config
+from gridcare.notices.channels import channel_class, channel_names
+from gridcare.notices.config import get_config
 
 Actor = Any  # a User, a system name (str) or None
 
@@ -34,11 +35,12 @@ def check_channels(channels: Sequence[str] | None) -> list[str]:
     if not chosen:
         raise ServiceError("请至少选择一个发送渠道", field="channels")
     for ch in chosen:
-        if ch not in CHANNELS:
-            raise ServiceError(f"未知渠道 {ch}；可用：{', '.join(CHANNELS)}", field="channels")
+        cls = channel_class(ch)
+        if cls is None:
+            raise ServiceError(f"未知渠道 {ch}；可用：{', '.join(channel_names())}", field="channels")
         if not config.configured(ch):
-            hint = "GRIDCARE_SMS_URL" if ch == "sms" else "GRIDCARE_SMTP_HOST"
-            raise ServiceError(f"渠道 {ch} 尚未配置（设置环境变量 {hint}）", field="channels")
+            hint = f"（设置环境变量 {cls.setup_hint}）" if cls.setup_hint else ""
+            raise ServiceError(f"渠道 {ch} 尚未配置{hint}", field="channels")
     return chosen
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from gridcare.core.audit import record_event
 from gridcare.core.errors import ServiceError
 from gridcare.customers.models import Customer
-from gridcare.notices.config import CHANNELS
+from gridcare.notices.channels import channel_class
 from gridcare.notices.models import (
     ChannelPreference,
 )
@@ -29,10 +29,12 @@ def preference_set(
 ) -> ChannelPreference:
     """A customer's e-mail address (or SMS number override) and opt-out for one channel."""
     now = checked_now(now)
-    if channel not in CHANNELS:
+    cls = channel_class(channel)
+    if cls is None:
         raise ServiceError(f"未知渠道 {channel}", field="channel")
-    if address is not None and channel == "email" and address and "@" not in address:
-        raise ServiceError("电子邮件地址格式不正确", field="address")
+    problem = cls.address_problem(address.strip()) if address is not None else ""
+    if problem:
+        raise ServiceError(problem, field="address")
     with transaction.atomic():
         pref, _ = ChannelPreference.objects.select_for_update().get_or_create(
             customer=customer, channel=channel, defaults={"updated_at": now}

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 
 from gridcare.core.errors import Conflict, NotFound, ServiceError
-from gridcare.notices.config import CHANNELS
+from gridcare.notices.channels import channel_class, channel_names
 from gridcare.notices.models import (
     Message,
     MessageStatus,
@@ -15,28 +15,6 @@ from gridcare.notices.models import (
 from gridcare.notices.services.common import Actor, actor_name, checked_now
 
 _RECEIPT_FINAL = {MessageStatus.DELIVERED, MessageStatus.FAILED}
-
-
-def _receipt_message(channel: str, ref: str) -> Message | None:
-    """The message a receipt is about: by the gateway's id, or by our own key when the gateway echoes it back
-    (the only handle on a message whose worker died before recording the gateway's answer)."""
-    msg = (
-        Message.objects.select_for_update()
-        .filter(channel=channel, provider_ref=ref)
-        .exclude(status__in=[MessageStatus.QUEUED, MessageStatus.SUPPRESSED])
-        .order_by("-id")
-        .first()
-    )
-    if msg is not None:
-        return msg
-    parts = ref.split("-")
-    if len(parts) == 4 and parts[0] == "gc" and parts[3] == channel and parts[1].isdigit() and parts[2].isdigit():
-        return (
-            Message.objects.select_for_update()
-            .filter(notice_id=int(parts[1]), customer_id=int(parts[2]), channel=channel)
-            .first()
-        )
-    return None
 
 
 def message_mark_delivered(
@@ -52,8 +30,9 @@ def message_mark_delivered(
     from gridcare.notices.models import DeliveryAttempt
 
     now = checked_now(now)
-    if channel not in CHANNELS:
-        raise NotFound(f"未知渠道 {channel}；可用：{', '.join(CHANNELS)}")
+    cls = channel_class(channel)
+    if cls is None:
+        raise NotFound(f"未知渠道 {channel}；可用：{', '.join(channel_names())}")
     ref = provider_ref.strip()
     if not ref:
         raise ServiceError("回执缺少网关编号 ref", field="ref")
@@ -62,7 +41,7 @@ def message_mark_delivered(
     detail = "".join(ch for ch in detail if ch.isprintable() or ch in "\n\t").strip()[:2000]
     outcome = MessageStatus.DELIVERED if delivered else MessageStatus.FAILED
     with transaction.atomic():
-        msg = _receipt_message(channel, ref)
+        msg = cls.receipt_message(ref)
         if msg is None:
             raise NotFound(f"没有网关编号为 {ref} 的{channel}消息")
         if msg.status in _RECEIPT_FINAL and msg.sent_at is not None:

@@ -9,7 +9,7 @@ from django.db import transaction
 from gridcare.core.audit import record_event
 from gridcare.core.errors import ServiceError
 from gridcare.notices import rendering
-from gridcare.notices.config import CHANNELS
+from gridcare.notices.channels import channel_class
 from gridcare.notices.models import (
     NoticeKind,
     NoticeTemplate,
@@ -20,7 +20,7 @@ from gridcare.notices.services.common import Actor, checked_now
 def _template_check(kind: str, channel: str) -> None:
     if kind not in NoticeKind.values:
         raise ServiceError(f"未知通知类型 {kind}", field="kind")
-    if channel not in CHANNELS:
+    if channel_class(channel) is None:
         raise ServiceError(f"未知渠道 {channel}", field="channel")
 
 
