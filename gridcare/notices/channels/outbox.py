@@ -57,6 +57,7 @@ class OutboxChannel(NoticeChannel):
     order = 40
     label = _("离线文件")
     rate_setting = "GRIDCARE_OUTBOX_RATE_PER_MINUTE"
+    concurrency_setting = "GRIDCARE_OUTBOX_CONCURRENCY"
     idempotent = True
 
     def __init__(self, config: NoticeConfig):

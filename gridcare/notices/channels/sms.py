@@ -81,8 +81,9 @@ class SmsGatewayChannel(NoticeChannel):
     rate_setting = "GRIDCARE_SMS_RATE_PER_MINUTE"
     default_rate_per_minute = 6000
     concurrency_setting = "GRIDCARE_SMS_CONCURRENCY"
-    # A gateway answers in milliseconds but one call at a time leaves the worker waiting on the network.
-    default_concurrency = 8
+    # One call at a time by default: a worker killed mid-batch then leaves at most one SMS whose fate is unknown.
+    # Raising it overlaps the network waits (see docs/notices.md, Delivery) at the price of up to that many.
+    default_concurrency = 1
     setup_hint = "GRIDCARE_SMS_URL"
     shows_subject = False
 
