@@ -116,7 +116,38 @@ def customer_current_outages(*, customer: Customer) -> list[Outage]:
 
 
 def follow_ups_visible(*, user: Any) -> QuerySet[FollowUpTask]:
-    return FollowUpTask.objects.filter(unit_filter(user, "unit")).select_related("customer", "notice")
+    """An account manager sees the tasks assigned to them by name (wherever the customer is), and the tasks that
+    name nobody held by their own unit or one under it (the unit's queue, which its people work); shift leads
+    see every task of their scope; administrators every task."""
+    if not getattr(user, "is_authenticated", False):
+        return FollowUpTask.objects.none()
+    tasks = FollowUpTask.objects.select_related("customer", "notice", "assignee")
+    if user.sees_everything:
+        return tasks
+    mine = Q(assignee=user)
+    own = getattr(getattr(user, "unit", None), "path", "")
+    if own:
+        mine |= Q(assignee__isnull=True, unit__path__startswith=own)
+    if policy.may(user, "notice.follow_up"):
+        mine |= unit_filter(user, "unit")
+    return tasks.filter(mine)
+
+
+def follow_up_get(*, user: Any, pk: int) -> FollowUpTask:
+    """A task the user may complete: their own by name, or one in their own unit's queue; otherwise the policy
+    decides as everywhere: the role first (403, saying nothing about the task), then the task within reach (404
+    like a missing one)."""
+    missing = f"跟进任务 {pk} 不存在或不在您的数据范围内"
+    task = FollowUpTask.objects.select_related("unit", "customer").filter(pk=pk).first()
+    if task is not None and (
+        task.assignee_id == user.pk or (task.assignee_id is None and policy.holds(user, task.unit))
+    ):
+        return task
+    policy.require_role(user, "notice.follow_up")
+    if task is None or not follow_ups_visible(user=user).filter(pk=pk).exists():
+        raise NotFound(missing)
+    policy.authorize(user, "notice.follow_up", holder=task.unit, missing=missing)
+    return task
 
 
 def preview(*, notice_kind: str, channel: str, context: dict[str, Any], customer: Customer | None) -> dict[str, Any]:

@@ -289,10 +289,28 @@ def announce(request: HttpRequest) -> HttpResponse:
 def follow_ups(request: HttpRequest) -> HttpResponse:
     qs = selectors.follow_ups_visible(user=request.user)
     status = request.GET.get("status", "open")
-    if status:
+    if status in ("open", "done"):
         qs = qs.filter(status=status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "notices/follow_ups.html", {"page": page, "status": status})
+    return render(request, "notices/follow_ups.html", {"page": page, "status": status, "me": request.user.pk})
+
+
+@login_required
+@require_POST
+def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        task = selectors.follow_up_get(user=request.user, pk=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
+    try:
+        services.follow_up_complete(task=task, note=request.POST.get("note", ""), actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("notices:follow_ups"))
+    messages.success(request, f"已完成跟进：{task.customer.name}")
+    return redirect(reverse("notices:follow_ups"))
 
 
 @login_required

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from gridcare.core.audit import record_event
-from gridcare.core.errors import Conflict
+from gridcare.core.errors import Conflict, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.notices.models import (
     FollowUpTask,
@@ -37,7 +37,13 @@ def follow_ups_create(*, notice: Notice, customers: QuerySet[Customer], due_at: 
 
 
 def follow_up_complete(*, task: FollowUpTask, note: str, actor: Actor, now: dt.datetime | None = None) -> FollowUpTask:
+    """Mark a task done with what came of it (the outcome note is required); once only."""
     now = checked_now(now)
+    note = note.strip()
+    if not note:
+        raise ServiceError("请填写跟进结果", field="note")
+    if len(note) > 2000:
+        raise ServiceError("跟进结果不能超过 2000 字", field="note")
     with transaction.atomic():
         n = FollowUpTask.objects.filter(pk=task.pk, status=FollowUpTask.Status.OPEN).update(
             status=FollowUpTask.Status.DONE, done_at=now, note=note.strip()
@@ -45,5 +51,13 @@ def follow_up_complete(*, task: FollowUpTask, note: str, actor: Actor, now: dt.d
         if n == 0:
             raise Conflict("该跟进任务已完成")
         task.refresh_from_db()
-        record_event(actor=actor, action="notice.follow_up_done", subject=task, note=note, at=now)
+        record_event(
+            actor=actor,
+            action="notice.follow_up_done",
+            subject=task,
+            old={"status": FollowUpTask.Status.OPEN},
+            new={"status": task.status, "done_at": now.isoformat()},
+            note=note,
+            at=now,
+        )
     return task
