@@ -4,7 +4,8 @@ the customer 360 fragment, the customer portal, and the public outage page with 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -46,13 +47,21 @@ def _form_error(form: Any, exc: ServiceError) -> None:
     form.add_error(field, exc.message)
 
 
-def _outage(request: HttpRequest, pk: int, action: str | None = None) -> Outage:
+T = TypeVar("T")
+
+
+def _as_page_errors(get: Callable[[], T]) -> T:
+    """A selector's NotFound is the page's 404 and its Forbidden the 403."""
     try:
-        return selectors.outage_get(user=request.user, pk=pk, action=action)
+        return get()
     except NotFound as exc:
         raise Http404(exc.message) from None
     except Forbidden as exc:
         raise PermissionDenied(exc.message) from None
+
+
+def _outage(request: HttpRequest, pk: int, action: str | None = None) -> Outage:
+    return _as_page_errors(lambda: selectors.outage_get(user=request.user, pk=pk, action=action))
 
 
 @login_required
@@ -298,12 +307,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        task = selectors.follow_up_get(user=request.user, pk=pk)
-    except NotFound as exc:
-        raise Http404(exc.message) from None
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from None
+    task = _as_page_errors(lambda: selectors.follow_up_get(user=request.user, pk=pk))
     try:
         services.follow_up_complete(task=task, note=request.POST.get("note", ""), actor=request.user)
     except ServiceError as exc:
