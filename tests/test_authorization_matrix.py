@@ -216,6 +216,7 @@ ROWS: list[Row] = [
     row("POST", "/notices/outages/{pk}/cancel/", "outage", {DI, SL}, {SL}, body={"reason": "取消"}),
     row("POST", "/notices/outages/{pk}/publish/", "outage", {DI, SL}, {SL}, body={"channels": ["inapp"]}),
     row("POST", "/workorders/new/", "", {A, SL}, body={"category": "", "description": ""}),
+    row("POST", "/notices/follow-ups/{pk}/done/", "follow_up", {SL}, {SL}, body={"note": "已电话联系"}),
 ]
 
 # POSTs that change nothing (a computation or a preview) or are not called by people (a gateway's receipt, with its
@@ -388,6 +389,21 @@ class World:
         c = self.city.north_customer if self._north(kind) else self.city.south_customer
         Participation.objects.create(event=event, customer=c, planned_kw=10)
         return {"event_id": event.event_id, "account_no": c.account_no}
+
+    def follow_up(self, kind: str) -> dict[str, Any]:
+        """A task named to someone none of the tested users is (a manager of its own), held by the supply unit."""
+        from gridcare.notices.audiences import Audience
+        from gridcare.notices.models import FollowUpTask
+
+        c = self.city.north_customer if self._north(kind) else self.city.south_customer
+        manager = f.make_user("department", self.city.marketing)
+        notice = notice_services.announcement_send(
+            title="停电通知", text="正文", audience=Audience(account_nos=[c.account_no]), actor=None
+        )
+        task = FollowUpTask.objects.create(
+            notice=notice, customer=c, unit=c.service_unit, assignee=manager, reason="重要客户", due_at=timezone.now()
+        )
+        return {"pk": task.pk}
 
     def params(self, r: Row, role: str, kind: str) -> dict[str, Any]:
         made: dict[str, Any] = {"code": f"matrix_{next(self.seq)}", "start": _at(72), "end": _at(74), "now": _at(0)}

@@ -73,6 +73,18 @@ class NoticeTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(FollowUpTask)
 class FollowUpTaskAdmin(admin.ModelAdmin):
+    """Read-only: a task is completed on /notices/follow-ups/ through the service, which writes the audit event
+    an edit here would skip."""
+
     list_display = ["customer", "reason", "unit", "assignee", "due_at", "status"]
     list_filter = ["status", "reason"]
     raw_id_fields = ["customer", "notice"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: FollowUpTask | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: FollowUpTask | None = None) -> bool:
+        return False

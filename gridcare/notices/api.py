@@ -337,7 +337,7 @@ def outage_preview(request: HttpRequest, outage_id: ObjectId, data: PreviewIn) -
     outage = selectors.outage_get(user=user, pk=outage_id)
     customer = customer_get(user=user, account_no=data.account_no) if data.account_no else None
     kind = "outage_etr" if outage.kind == "fault" else "outage_published"
-    context = {**services._outage_context(outage), "hotline": services.get_config().hotline}
+    context = {**services.outage_context(outage), "hotline": services.get_config().hotline}
     return selectors.preview(notice_kind=kind, channel=data.channel, context=context, customer=customer)
 
 

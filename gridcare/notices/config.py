@@ -10,15 +10,15 @@ import datetime as dt
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from gridcare.core.env import env_bool, env_int, env_list, env_str
+from gridcare.notices.channels.base import channel_class, channel_classes
 
-CHANNELS = ("sms", "email", "inapp", "outbox")
 SMTP_AUTH_METHODS = ("auto", "login", "plain")
 DEFAULT_SMS_TEMPLATE = '{"phone": "{to}", "content": "{text}", "ref": "{ref}"}'
 
@@ -54,7 +54,7 @@ class NoticeConfig:
     smtp: SmtpConfig
     sms: SmsConfig
     outbox_dir: Path
-    rate_per_minute: dict[str, int]  # 0 = unlimited
+    rate_per_minute: dict[str, int]  # per channel, from its `rate_setting`; 0 (or missing) = unlimited
     default_channels: list[str]
     max_attempts: int
     backoff_seconds: int
@@ -72,16 +72,17 @@ class NoticeConfig:
     payment_due_days: int
     disconnect_notice_days: int
     reminder_hour: int
+    # Environment variables named by registered channels' `settings` (a channel added as one file reads its
+    # own settings here, so this module does not change for it).
     extra: dict[str, str] = field(default_factory=dict)
     # Shared secret a gateway presents with its delivery receipts (X-GridCare-Token header or ?token=).
     receipt_token: str = ""
+    # Sends in flight at once per worker and channel, from its `concurrency_setting` (missing = 1).
+    concurrency: dict[str, int] = field(default_factory=dict)
 
     def configured(self, channel: str) -> bool:
-        if channel == "sms":
-            return bool(self.sms.url)
-        if channel == "email":
-            return bool(self.smtp.host)
-        return channel in CHANNELS
+        cls = channel_class(channel)
+        return cls is not None and cls.is_configured(self)
 
 
 def _time(name: str, raw: str) -> dt.time:
@@ -112,10 +113,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> NoticeConfig:
         raise ImproperlyConfigured(f"GRIDCARE_NOTICE_QUIET_HOURS={quiet!r} must look like 22:00-07:00.")
     q_start, q_end = quiet.split("-", 1)
     default_channels = env_list("GRIDCARE_NOTICE_CHANNELS", ["sms", "inapp"], e)
-    unknown = set(default_channels) - set(CHANNELS)
+    channels = channel_classes()
+    unknown = set(default_channels) - set(channels)
     if unknown:
         raise ImproperlyConfigured(
-            f"GRIDCARE_NOTICE_CHANNELS names unknown channels {sorted(unknown)}; use {', '.join(CHANNELS)}."
+            f"GRIDCARE_NOTICE_CHANNELS names unknown channels {sorted(unknown)}; use {', '.join(channels)}."
         )
     smtp = _smtp(e)
     analytics = Path(getattr(settings, "ANALYTICS_DIR", "var/analytics"))
@@ -133,11 +135,17 @@ def load_config(environ: Mapping[str, str] | None = None) -> NoticeConfig:
         ),
         outbox_dir=Path(env_str("GRIDCARE_OUTBOX_DIR", str(var_dir / "outbox"), e)),
         rate_per_minute={
-            "sms": env_int("GRIDCARE_SMS_RATE_PER_MINUTE", 6000, minimum=0, environ=e),
-            "email": env_int("GRIDCARE_EMAIL_RATE_PER_MINUTE", 1200, minimum=0, environ=e),
-            "inapp": env_int("GRIDCARE_INAPP_RATE_PER_MINUTE", 0, minimum=0, environ=e),
-            "outbox": env_int("GRIDCARE_OUTBOX_RATE_PER_MINUTE", 0, minimum=0, environ=e),
+            name: env_int(cls.rate_setting, cls.default_rate_per_minute, minimum=0, environ=e)
+            for name, cls in channels.items()
+            if cls.rate_setting
         },
+        concurrency={
+            name: env_int(cls.concurrency_setting, cls.default_concurrency, minimum=1, environ=e)
+            if cls.concurrency_setting
+            else cls.default_concurrency
+            for name, cls in channels.items()
+        },
+        extra={key: e[key] for cls in channels.values() for key in cls.settings if key in e},
         default_channels=default_channels,
         max_attempts=env_int("GRIDCARE_NOTICE_MAX_ATTEMPTS", 5, minimum=1, environ=e),
         backoff_seconds=env_int("GRIDCARE_NOTICE_BACKOFF_SECONDS", 60, minimum=1, environ=e),
@@ -209,7 +217,3 @@ def override(config: NoticeConfig | None) -> None:
     """Install a configuration (tests, benchmarks); None goes back to reading the environment."""
     global _current
     _current = config
-
-
-def with_changes(config: NoticeConfig, **changes: object) -> NoticeConfig:
-    return replace(config, **changes)  # type: ignore[arg-type]

@@ -17,17 +17,24 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from gridcare.customers.models import Contact
 from gridcare.notices import rendering, rules
-from gridcare.notices.channels import Channel, Envelope, PermanentError, SendResult, TransientError, build_channel
-from gridcare.notices.config import CHANNELS, NoticeConfig, get_config
+from gridcare.notices.channels import (
+    Envelope,
+    NoticeChannel,
+    PermanentError,
+    SendResult,
+    TransientError,
+    build_channel,
+    channel_names,
+)
+from gridcare.notices.config import NoticeConfig, get_config
 from gridcare.notices.models import (
-    ChannelPreference,
     ChannelQuota,
     DeliveryAttempt,
     Message,
@@ -86,21 +93,6 @@ def claim(*, channel: str, now: dt.datetime, limit: int, owner: str, lease: dt.t
         .select_related("customer", "notice")
         .order_by("id")
     )
-
-
-def _addresses(channel: str, customer_ids: list[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    if channel == "sms":
-        for cid, phone in (
-            Contact.objects.filter(customer_id__in=customer_ids)
-            .order_by("customer_id", "-is_primary", "id")
-            .values_list("customer_id", "phone")
-        ):
-            found.setdefault(cid, phone)
-    overrides = ChannelPreference.objects.filter(customer_id__in=customer_ids, channel=channel).exclude(address="")
-    for cid, address in overrides.values_list("customer_id", "address"):
-        found[cid] = address
-    return found
 
 
 def _templates() -> dict[tuple[str, str], rendering.Template]:
@@ -185,42 +177,139 @@ def _attempt(sender: Any, envelope: Envelope) -> SendResult | tuple[str, bool]:
         return f"{type(exc).__name__}: {exc}", False
 
 
+def _mark_sending(
+    messages: Iterable[Message], rendered: dict[int, tuple[str, str, str]], owner: str, lease_until: dt.datetime
+) -> set[int]:
+    """Claimed → sending, row by row with a compare-and-swap (call inside a transaction); returns the rows still
+    held. Once a row is `sending`, only its owner may finish it: the step that makes "never twice" hold."""
+    held = set()
+    for m in messages:
+        _, body, address = rendered[m.pk]
+        if Message.objects.filter(pk=m.pk, status=MessageStatus.CLAIMED, lease_owner=owner).update(
+            status=MessageStatus.SENDING,
+            attempts=F("attempts") + 1,
+            address=address[:200],
+            body=body,
+            lease_until=lease_until,
+        ):
+            held.add(m.pk)
+    return held
+
+
+def _envelope(m: Message, rendered: dict[int, tuple[str, str, str]], now: dt.datetime) -> Envelope:
+    subject, body, address = rendered[m.pk]
+    return Envelope(
+        message_id=m.pk,
+        key=m.idempotency_key,
+        to=address,
+        subject=subject,
+        body=body,
+        customer_id=m.customer_id,
+        account_no=m.customer.account_no,
+        sent_at=now,
+    )
+
+
+def _send_concurrently(
+    *,
+    messages: list[Message],
+    rendered: dict[int, tuple[str, str, str]],
+    held: set[int],
+    channel: NoticeChannel,
+    now: dt.datetime,
+    owner: str,
+    config: NoticeConfig,
+    concurrency: int,
+    lease_until: dt.datetime,
+) -> int:
+    """Up to `concurrency` provider calls in flight, each thread with its own sender (an SMTP connection is not
+    shared); every database write stays on this thread's connection, so SQLite sees one writer.
+
+    Non-idempotent channels keep "committed as `sending` before the provider is called": each commit records the
+    results that came back and marks as many next messages as there are free slots, so a crash leaves at most
+    `concurrency` rows `uncertain` (one with concurrency 1). Idempotent rows were all marked before.
+    """
+    local = threading.local()
+    opened: list[Any] = []
+    opened_lock = threading.Lock()
+
+    def call(envelope: Envelope) -> SendResult | tuple[str, bool]:
+        sender = getattr(local, "sender", None)
+        if sender is None:
+            sender = local.sender = channel.open()
+            with opened_lock:
+                opened.append(sender)
+        return _attempt(sender, envelope)
+
+    waiting = [m for m in messages if not channel.idempotent or m.pk in held]
+    pending: list[tuple[Message, SendResult | tuple[str, bool]]] = []
+    in_flight: dict[Future[SendResult | tuple[str, bool]], Message] = {}
+    handled = 0
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"notices-{channel.name}")
+    try:
+        while waiting or in_flight:
+            free = concurrency - len(in_flight)
+            batch, waiting = waiting[:free], waiting[free:]
+            if not channel.idempotent and (batch or len(pending) >= 100):
+                with transaction.atomic():
+                    _flush(pending, now, owner, config)
+                    held |= _mark_sending(batch, rendered, owner, lease_until)
+            elif len(pending) >= 100:
+                with transaction.atomic():
+                    _flush(pending, now, owner, config)
+            for m in batch:
+                if m.pk in held:  # otherwise the lease expired and another worker took it
+                    in_flight[pool.submit(call, _envelope(m, rendered, now))] = m
+            if not in_flight:
+                continue
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.append((in_flight.pop(future), future.result()))
+                handled += 1
+    finally:
+        pool.shutdown(wait=True)
+        for sender in opened:
+            sender.close()
+    if pending:
+        with transaction.atomic():
+            _flush(pending, now, owner, config)
+    return handled
+
+
 def send_claimed(
-    *, messages: Iterable[Message], channel: Channel, now: dt.datetime, owner: str, config: NoticeConfig
+    *, messages: Iterable[Message], channel: NoticeChannel, now: dt.datetime, owner: str, config: NoticeConfig
 ) -> int:
     """Send each claimed message once; returns how many were handled (sent or failed).
 
     Non-idempotent channels (SMS without gateway dedupe, e-mail): each message is marked `sending` in its own
     commit before the provider is called — that commit also records the previous message's result, so it is
     one commit per message. Idempotent channels mark the whole batch at once and record results in groups:
-    after a crash their rows are simply sent again.
+    after a crash their rows are simply sent again. With the channel's concurrency above 1 the provider calls
+    overlap (`_send_concurrently`).
     """
     messages = list(messages)
     if not messages:
         return 0
-    addresses = _addresses(channel.name, [m.customer_id for m in messages])
+    addresses = channel.addresses(messages)
     edited = _templates()
     lease_until = now + dt.timedelta(seconds=config.lease_seconds)
     rendered: dict[int, tuple[str, str, str]] = {}
     for m in messages:
         subject, body = render_message(m, edited)
-        address = addresses.get(m.customer_id, "") if channel.name in ("sms", "email") else m.customer.account_no
+        address = addresses.get(m.customer_id, "")
         rendered[m.pk] = (subject, body, address)
     pending: list[tuple[Message, SendResult | tuple[str, bool]]] = []
     handled = 0
     held: set[int] = set()
     if channel.idempotent:
         with transaction.atomic():
-            for m in messages:
-                _, body, address = rendered[m.pk]
-                if Message.objects.filter(pk=m.pk, status=MessageStatus.CLAIMED, lease_owner=owner).update(
-                    status=MessageStatus.SENDING,
-                    attempts=F("attempts") + 1,
-                    address=address[:200],
-                    body=body,
-                    lease_until=lease_until,
-                ):
-                    held.add(m.pk)
+            held |= _mark_sending(messages, rendered, owner, lease_until)
+    concurrency = max(1, config.concurrency.get(channel.name, 1))
+    if concurrency > 1 and len(messages) > 1:
+        return _send_concurrently(
+            messages=messages, rendered=rendered, held=held, channel=channel, now=now, owner=owner, config=config,
+            concurrency=concurrency, lease_until=lease_until,
+        )  # fmt: skip
     sender = channel.open()
     try:
         for m in messages:
@@ -229,27 +318,10 @@ def send_claimed(
                 # The step that makes "never twice" hold: once a row is `sending`, only its owner may finish it.
                 with transaction.atomic():
                     _flush(pending, now, owner, config)
-                    if Message.objects.filter(pk=m.pk, status=MessageStatus.CLAIMED, lease_owner=owner).update(
-                        status=MessageStatus.SENDING,
-                        attempts=F("attempts") + 1,
-                        address=address[:200],
-                        body=body,
-                        lease_until=lease_until,
-                    ):
-                        held.add(m.pk)
+                    held |= _mark_sending([m], rendered, owner, lease_until)
             if m.pk not in held:
                 continue  # the lease expired and another worker took it
-            envelope = Envelope(
-                message_id=m.pk,
-                key=m.idempotency_key,
-                to=address,
-                subject=subject,
-                body=body,
-                customer_id=m.customer_id,
-                account_no=m.customer.account_no,
-                sent_at=now,
-            )
-            pending.append((m, _attempt(sender, envelope)))
+            pending.append((m, _attempt(sender, _envelope(m, rendered, now))))
             handled += 1
             if channel.idempotent and len(pending) >= 100:
                 with transaction.atomic():
@@ -268,7 +340,7 @@ def deliver_batch(
     now: dt.datetime,
     limit: int | None = None,
     owner: str | None = None,
-    channel_impl: Channel | None = None,
+    channel_impl: NoticeChannel | None = None,
     config: NoticeConfig | None = None,
 ) -> int:
     """One batch of one channel: take rate-limit quota, claim, send. Returns how many messages were handled."""
@@ -287,7 +359,7 @@ def deliver_batch(
 
 def deliver_all(now: dt.datetime, config: NoticeConfig | None = None) -> int:
     config = config or get_config()
-    return sum(deliver_batch(channel=ch, now=now, config=config) for ch in CHANNELS if config.configured(ch))
+    return sum(deliver_batch(channel=ch, now=now, config=config) for ch in channel_names() if config.configured(ch))
 
 
 def reap_expired(now: dt.datetime, config: NoticeConfig | None = None) -> int:

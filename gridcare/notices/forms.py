@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.notices.config import CHANNELS
-from gridcare.notices.models import Channel, OutageKind
+from gridcare.notices.channels import channel_choices
+from gridcare.notices.models import OutageKind
 
-CHANNEL_CHOICES = [(c, Channel(c).label) for c in CHANNELS]
+# Read from the registry each time a form is built, so a channel module added later shows up.
+CHANNEL_CHOICES = channel_choices
 
 
 def codes(text: str) -> list[str]:

@@ -7,11 +7,14 @@ channel, the row the delivery worker claims, and `DeliveryAttempt` rows are its 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.customers.models import Customer
 from gridcare.grid.models import District, Feeder, ServicePoint, TransformerArea
+from gridcare.notices.channels.base import channel_label, validate_channel
 from gridcare.org.models import OrgUnit, User
 
 
@@ -110,11 +113,10 @@ class NoticeKind(models.TextChoices):
     ANNOUNCEMENT = "announcement", _("政策与电价公告")
 
 
-class Channel(models.TextChoices):
-    SMS = "sms", _("短信")
-    EMAIL = "email", _("电子邮件")
-    INAPP = "inapp", _("站内消息")
-    OUTBOX = "outbox", _("离线文件")
+def channel_field(verbose_name: Any, **kwargs: Any) -> models.CharField:  # type: ignore[type-arg]
+    """A channel name: plain text in the database, checked against the channel registry when validated, so a new
+    channel (one module in `notices/channels/`) needs no migration."""
+    return models.CharField(verbose_name, max_length=16, validators=[validate_channel], **kwargs)
 
 
 class Notice(models.Model):
@@ -179,7 +181,7 @@ class Message(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    channel = channel_field(_("渠道"))
     status = models.CharField(_("状态"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     # Not before: the back-off after a failure, or the end of quiet hours for non-urgent messages.
@@ -210,6 +212,9 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice_id}/{self.customer_id}/{self.channel}"
+
+    def get_channel_display(self) -> str:
+        return channel_label(self.channel)
 
     @property
     def idempotency_key(self) -> str:
@@ -245,7 +250,7 @@ class ChannelPreference(models.Model):
     """A customer's address for a channel (e-mail lives only here) and whether they opted out of it."""
 
     customer = models.ForeignKey(Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    channel = channel_field(_("渠道"))
     address = models.CharField(_("地址"), max_length=200, blank=True)
     opted_out = models.BooleanField(_("已退订"), default=False)
     updated_at = models.DateTimeField(_("更新时间"))
@@ -262,7 +267,7 @@ class ChannelPreference(models.Model):
 class ChannelQuota(models.Model):
     """Per-channel rate limit shared by every worker: messages granted in the current minute."""
 
-    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices, unique=True)
+    channel = channel_field(_("渠道"), unique=True)
     window_start = models.DateTimeField(_("窗口开始"))
     used = models.PositiveIntegerField(_("已用"), default=0)
 
@@ -298,7 +303,7 @@ class NoticeTemplate(models.Model):
     """An edited template; without one the built-in Chinese default for the kind and channel is used."""
 
     kind = models.CharField(_("通知类型"), max_length=24, choices=NoticeKind.choices)
-    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    channel = channel_field(_("渠道"))
     subject = models.CharField(_("标题模板"), max_length=200)
     body = models.TextField(_("正文模板"))
     updated_at = models.DateTimeField(_("更新时间"))

@@ -117,13 +117,6 @@ _FOREIGN_SYNTAX: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def placeholders_in(text: str) -> set[str]:
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-    except ValueError as exc:
-        raise TemplateError(f"模板格式错误：{_syntax_hint(text, exc)}") from None
-
-
 def _syntax_hint(text: str, exc: ValueError) -> str:
     """Say where the braces go wrong, in words a person editing a template can act on."""
     depth, opened = 0, -1

@@ -13,8 +13,8 @@ from gridcare.core.errors import NotFound, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.grid.models import District, Feeder, ServicePoint, TransformerArea
 from gridcare.notices import delivery, rendering, rules
+from gridcare.notices.channels import channel_choices, channel_class
 from gridcare.notices.models import (
-    Channel,
     FollowUpTask,
     InAppMessage,
     Message,
@@ -116,10 +116,41 @@ def customer_current_outages(*, customer: Customer) -> list[Outage]:
 
 
 def follow_ups_visible(*, user: Any) -> QuerySet[FollowUpTask]:
-    return FollowUpTask.objects.filter(unit_filter(user, "unit")).select_related("customer", "notice")
+    """An account manager sees the tasks assigned to them by name (wherever the customer is), and the tasks that
+    name nobody held by their own unit or one under it (the unit's queue, which its people work); shift leads
+    see every task of their scope; administrators every task."""
+    if not getattr(user, "is_authenticated", False):
+        return FollowUpTask.objects.none()
+    tasks = FollowUpTask.objects.select_related("customer", "notice", "assignee")
+    if user.sees_everything:
+        return tasks
+    mine = Q(assignee=user)
+    own = getattr(getattr(user, "unit", None), "path", "")
+    if own:
+        mine |= Q(assignee__isnull=True, unit__path__startswith=own)
+    if policy.may(user, "notice.follow_up"):
+        mine |= unit_filter(user, "unit")
+    return tasks.filter(mine)
 
 
-def preview(*, notice_kind: str, channel: str, context: dict[str, Any], customer: Customer | None) -> dict[str, str]:
+def follow_up_get(*, user: Any, pk: int) -> FollowUpTask:
+    """A task the user may complete: their own by name, or one in their own unit's queue; otherwise the policy
+    decides as everywhere: the role first (403, saying nothing about the task), then the task within reach (404
+    like a missing one)."""
+    missing = f"跟进任务 {pk} 不存在或不在您的数据范围内"
+    task = FollowUpTask.objects.select_related("unit", "customer").filter(pk=pk).first()
+    if task is not None and (
+        task.assignee_id == user.pk or (task.assignee_id is None and policy.holds(user, task.unit))
+    ):
+        return task
+    policy.require_role(user, "notice.follow_up")
+    if task is None or not follow_ups_visible(user=user).filter(pk=pk).exists():
+        raise NotFound(missing)
+    policy.authorize(user, "notice.follow_up", holder=task.unit, missing=missing)
+    return task
+
+
+def preview(*, notice_kind: str, channel: str, context: dict[str, Any], customer: Customer | None) -> dict[str, Any]:
     """What one customer would receive, rendered with the live template, before anything is queued."""
     edited = delivery._templates()
     values = {
@@ -128,7 +159,14 @@ def preview(*, notice_kind: str, channel: str, context: dict[str, Any], customer
         "account_no": customer.account_no if customer else "3300000001",
     }
     subject, body = rendering.render(delivery.template_for(notice_kind, channel, edited), values)
-    return {"channel": channel, "subject": subject, "body": body}
+    cls = channel_class(channel)
+    return {
+        "channel": channel,
+        "subject": subject,
+        "body": body,
+        "label": str(cls.label) if cls else channel,
+        "shows_subject": cls.shows_subject if cls else True,
+    }
 
 
 # --- public outage information ----------------------------------------------------------------------------------
@@ -215,18 +253,23 @@ class TemplateRow:
     edited: NoticeTemplate | None
     template: rendering.Template
 
+    @property
+    def shows_subject(self) -> bool:
+        cls = channel_class(self.channel)
+        return cls.shows_subject if cls else True
+
 
 def template_rows(*, kind: str = "", channel: str = "") -> list[TemplateRow]:
     """Every kind × channel with the text in use: the edited template or the built-in one."""
     edited = {(t.kind, t.channel): t for t in NoticeTemplate.objects.all()}
     rows = []
     for k in NoticeKind:
-        for ch in Channel:
-            if (kind and k.value != kind) or (channel and ch.value != channel):
+        for ch, ch_label in channel_choices():
+            if (kind and k.value != kind) or (channel and ch != channel):
                 continue
-            tpl = edited.get((k.value, ch.value))
+            tpl = edited.get((k.value, ch))
             text = rendering.Template(tpl.subject, tpl.body) if tpl else rendering.DEFAULTS[k.value]
-            rows.append(TemplateRow(k.value, str(k.label), ch.value, str(ch.label), tpl, text))
+            rows.append(TemplateRow(k.value, str(k.label), ch, ch_label, tpl, text))
     return rows
 
 
@@ -236,7 +279,7 @@ def template_sample(*, user: Any, kind: str, account_no: str = "") -> tuple[dict
     Returns the values and a line saying where they came from."""
     from gridcare.customers.selectors import customer_get, customers_visible
     from gridcare.notices.config import get_config
-    from gridcare.notices.services import _outage_context
+    from gridcare.notices.services import outage_context
 
     config = get_config()
     values: dict[str, Any] = {**_SAMPLE_VALUES, "hotline": config.hotline, "company": config.company}
@@ -255,6 +298,6 @@ def template_sample(*, user: Any, kind: str, account_no: str = "") -> tuple[dict
     if kind in _OUTAGE_KINDS:
         outage = outages_visible(user=user).exclude(status=OutageStatus.DRAFT).order_by("-updated_at", "-id").first()
         if outage is not None:
-            values |= _outage_context(outage)
+            values |= outage_context(outage)
             said.append(f"停电“{outage.title}”")
     return values, "以" + "、".join(said) + "为例；其余为示例数据"

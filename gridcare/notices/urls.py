@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("sent/<int:pk>/", views.notice_detail, name="notice"),
     path("announce/", views.announce, name="announce"),
     path("follow-ups/", views.follow_ups, name="follow_ups"),
+    path("follow-ups/<int:pk>/done/", views.follow_up_done, name="follow_up_done"),
     path("templates/", views.templates, name="templates"),
     path("templates/<str:kind>/<str:channel>/", views.template_edit, name="template"),
     path("customers/<str:account_no>/", views.customer_fragment, name="customer"),

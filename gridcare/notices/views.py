@@ -4,7 +4,8 @@ the customer 360 fragment, the customer portal, and the public outage page with 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,6 +24,7 @@ from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_get
 from gridcare.notices import ical, rendering, rules, selectors, services
 from gridcare.notices.audiences import Audience, parse_account_list
+from gridcare.notices.channels import channel_choices, channel_classes, channel_names
 from gridcare.notices.config import get_config
 from gridcare.notices.forms import (
     AnnouncementForm,
@@ -33,7 +35,7 @@ from gridcare.notices.forms import (
     WindowForm,
     codes,
 )
-from gridcare.notices.models import Channel, NoticeKind, Outage, OutageKind, OutageStatus
+from gridcare.notices.models import NoticeKind, Outage, OutageKind, OutageStatus
 from gridcare.notices.permissions import ANNOUNCERS, OUTAGE_EDITORS, TEMPLATE_EDITORS, may
 
 PORTAL_SALT = "gridcare.notices.portal"
@@ -45,13 +47,21 @@ def _form_error(form: Any, exc: ServiceError) -> None:
     form.add_error(field, exc.message)
 
 
-def _outage(request: HttpRequest, pk: int, action: str | None = None) -> Outage:
+T = TypeVar("T")
+
+
+def _as_page_errors(get: Callable[[], T]) -> T:
+    """A selector's NotFound is the page's 404 and its Forbidden the 403."""
     try:
-        return selectors.outage_get(user=request.user, pk=pk, action=action)
+        return get()
     except NotFound as exc:
         raise Http404(exc.message) from None
     except Forbidden as exc:
         raise PermissionDenied(exc.message) from None
+
+
+def _outage(request: HttpRequest, pk: int, action: str | None = None) -> Outage:
+    return _as_page_errors(lambda: selectors.outage_get(user=request.user, pk=pk, action=action))
 
 
 @login_required
@@ -117,11 +127,13 @@ def outage_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _render_detail(request: HttpRequest, outage: Outage, **forms: Any) -> HttpResponse:
     config = get_config()
-    context = {**services._outage_context(outage), "hotline": config.hotline, "company": config.company}
+    context = {**services.outage_context(outage), "hotline": config.hotline, "company": config.company}
     kind = "outage_etr" if outage.kind == OutageKind.FAULT else "outage_published"
     sample = Customer.objects.filter(pk__in=outage.customers.filter(active=True).values("customer_id")[:1]).first()
     previews = [
-        selectors.preview(notice_kind=kind, channel=ch, context=context, customer=sample) for ch in ("sms", "email")
+        selectors.preview(notice_kind=kind, channel=ch, context=context, customer=sample)
+        for ch, cls in channel_classes().items()
+        if cls.reaches != "account"  # the texts a person reads on their phone or in their mail
     ]
     check = rules.lead_time_check(
         kind=outage.kind,
@@ -286,10 +298,23 @@ def announce(request: HttpRequest) -> HttpResponse:
 def follow_ups(request: HttpRequest) -> HttpResponse:
     qs = selectors.follow_ups_visible(user=request.user)
     status = request.GET.get("status", "open")
-    if status:
+    if status in ("open", "done"):
         qs = qs.filter(status=status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "notices/follow_ups.html", {"page": page, "status": status})
+    return render(request, "notices/follow_ups.html", {"page": page, "status": status, "me": request.user.pk})
+
+
+@login_required
+@require_POST
+def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _as_page_errors(lambda: selectors.follow_up_get(user=request.user, pk=pk))
+    try:
+        services.follow_up_complete(task=task, note=request.POST.get("note", ""), actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("notices:follow_ups"))
+    messages.success(request, f"已完成跟进：{task.customer.name}")
+    return redirect(reverse("notices:follow_ups"))
 
 
 @login_required
@@ -355,7 +380,7 @@ def templates(request: HttpRequest) -> HttpResponse:
     if not may(request.user, TEMPLATE_EDITORS):
         raise Http404("无权限")
     kind = request.GET.get("kind", "") if request.GET.get("kind", "") in NoticeKind.values else ""
-    channel = request.GET.get("channel", "") if request.GET.get("channel", "") in Channel.values else ""
+    channel = request.GET.get("channel", "") if request.GET.get("channel", "") in channel_names() else ""
     return render(
         request,
         "notices/templates.html",
@@ -364,7 +389,7 @@ def templates(request: HttpRequest) -> HttpResponse:
             "kind": kind,
             "channel": channel,
             "kinds": NoticeKind.choices,
-            "channels": Channel.choices,
+            "channels": channel_choices(),
         },
     )
 
@@ -374,7 +399,7 @@ def template_edit(request: HttpRequest, kind: str, channel: str) -> HttpResponse
     """Edit one kind × channel; "预览" renders what was typed (unsaved) for a sample customer and notice."""
     if not may(request.user, TEMPLATE_EDITORS):
         raise Http404("无权限")
-    if kind not in NoticeKind.values or channel not in Channel.values:
+    if kind not in NoticeKind.values or channel not in channel_names():
         raise Http404("没有这种通知类型或渠道")
     [row] = selectors.template_rows(kind=kind, channel=channel)
     initial = {"subject": row.template.subject, "body": row.template.body}

@@ -86,6 +86,10 @@ POLICY: dict[str, Rule] = {
     "notice.legally_required": _r({SL}, Reach.NONE, "发布必须送达（忽略退订）的公告"),
     "notice.preferences": _r({A, SL}, Reach.SCOPE, "修改客户通知偏好"),
     "notice.templates": _r({SL}, Reach.NONE, "修改通知模板"),
+    # A follow-up task goes to the customer's account manager by name, or to the supply unit's queue; the named
+    # person, or the people of the holding unit for a queued one, complete it whatever their role
+    # (gridcare.notices.selectors.follow_up_get checks that first); otherwise a shift lead.
+    "notice.follow_up": _r({SL}, Reach.HOLDER, "完成客户经理跟进任务", anywhere={SL}),
     # Orderly use of power and demand response (gridcare.dsm)
     "dsm.plan": _r({AN, DI, SL}, Reach.NONE, "编制有序用电方案"),
     "dsm.event": _r({AN, DI, SL}, Reach.SCOPE, "执行需求响应事件"),

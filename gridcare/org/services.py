@@ -181,10 +181,6 @@ def token_revoke(*, token: ApiToken, actor: User | str | None) -> ApiToken:
 _token_cache: dict[str, tuple[float, ApiToken]] = {}
 
 
-def token_cache_clear() -> None:
-    _token_cache.clear()
-
-
 def token_authenticate(raw: str) -> User | None:
     """The active user behind a bearer token, or None. Stamps last use at most once a minute."""
     if not raw.startswith(TOKEN_PREFIX):

@@ -1,9 +1,6 @@
-"""Every write of the notices app: outages and their notices, announcements, preferences, templates, follow-ups.
+"""Outages and what their customers are told: publish, change, cancel, fault outages from repair, ETR, restore.
 
-Queueing is set-based: a notice's messages are written with one `INSERT … SELECT` per channel from the audience
-query, so a feeder of 100,000 customers is queued in one statement per channel, never row by row in Python.
-The repair app uses `outage_publish_fault`, `outage_add_callers`, `outage_update_etr` and `outage_restore`.
-"""
+The repair app uses `outage_publish_fault`, `outage_add_callers`, `outage_update_etr` and `outage_restore`."""
 
 from __future__ import annotations
 
@@ -11,200 +8,32 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from gridcare.core.audit import record_event
-from gridcare.core.errors import Conflict, NotFound, ServiceError
+from gridcare.core.errors import Conflict, ServiceError
 from gridcare.customers.models import Customer, CustomerStatus
 from gridcare.grid.models import Feeder, ServicePoint, TransformerArea
-from gridcare.notices import rendering, rules
-from gridcare.notices.audiences import Audience, audience_queryset, check_accounts, network_q
-from gridcare.notices.config import CHANNELS, get_config
+from gridcare.notices import rules
+from gridcare.notices.audiences import network_q
+from gridcare.notices.config import get_config
 from gridcare.notices.models import (
-    ChannelPreference,
-    FollowUpTask,
     Message,
     MessageStatus,
     Notice,
     NoticeKind,
-    NoticeTemplate,
     Outage,
     OutageCustomer,
     OutageKind,
     OutageStatus,
 )
+from gridcare.notices.services.common import Actor, check_channels, checked_now, iso
+from gridcare.notices.services.queue import insert_select, queue_notice
 from gridcare.org.models import OrgUnit
 
-Actor = Any  # a User, a system name (str) or None
-
 OUTAGE_FIELDS = ["kind", "status", "title", "cause", "starts_at", "ends_at", "etr", "restored_at", "scope_label"]
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    value = now or timezone.now()
-    if timezone.is_naive(value):
-        raise ServiceError("时间必须带时区")
-    return value
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _check_channels(channels: Sequence[str] | None) -> list[str]:
-    config = get_config()
-    if not channels:
-        # Nobody chose: use the default channels that are set up here (a fresh install has no SMS gateway).
-        channels = [ch for ch in config.default_channels if config.configured(ch)]
-    chosen = list(dict.fromkeys(channels))
-    if not chosen:
-        raise ServiceError("请至少选择一个发送渠道", field="channels")
-    for ch in chosen:
-        if ch not in CHANNELS:
-            raise ServiceError(f"未知渠道 {ch}；可用：{', '.join(CHANNELS)}", field="channels")
-        if not config.configured(ch):
-            hint = "GRIDCARE_SMS_URL" if ch == "sms" else "GRIDCARE_SMTP_HOST"
-            raise ServiceError(f"渠道 {ch} 尚未配置（设置环境变量 {hint}）", field="channels")
-    return chosen
-
-
-# --- set-based queueing -----------------------------------------------------------------------------------------
-
-
-def _adapt(value: dt.datetime) -> Any:
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _insert_select(
-    *, notice: Notice, customers: QuerySet[Customer], channel: str, next_at: dt.datetime, now: dt.datetime
-) -> None:
-    """One INSERT … SELECT: a message for every customer of the query; opted-out ones are logged as suppressed."""
-    q = connection.ops.quote_name
-    sql, params = customers.order_by().values_list("id").query.sql_with_params()
-    head: list[Any] = [notice.pk, channel]
-    if notice.legally_required:
-        status_sql, join = "%s", ""
-        status_params: list[Any] = [MessageStatus.QUEUED]
-        join_params: list[Any] = []
-    else:
-        status_sql = "CASE WHEN p.id IS NULL THEN %s ELSE %s END"
-        status_params = [MessageStatus.QUEUED, MessageStatus.SUPPRESSED]
-        join = (
-            f" LEFT JOIN {q(ChannelPreference._meta.db_table)} p"
-            " ON p.customer_id = sub.id AND p.channel = %s AND p.opted_out = %s"
-        )
-        join_params = [channel, True]
-    # Table names come from our models and the subquery from the ORM; every value is a bound parameter.
-    statement = (
-        f"INSERT INTO {q(Message._meta.db_table)} (notice_id, customer_id, channel, status, attempts, "  # noqa: S608
-        "next_attempt_at, queued_at, lease_owner, address, body, provider_ref, response, last_error) "
-        f"SELECT %s, sub.id, %s, {status_sql}, 0, %s, %s, '', '', '', '', '', '' FROM ({sql}) sub{join}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*head, *status_params, _adapt(next_at), _adapt(now), *params, *join_params])
-
-
-def _audience_chunks(audience: Audience | QuerySet[Customer]) -> list[QuerySet[Customer]]:
-    """Long uploaded lists are split so no single statement exceeds the database's parameter limit."""
-    if isinstance(audience, QuerySet):
-        return [audience]
-    if len(audience.account_nos) <= 5000:
-        return [audience_queryset(audience)]
-    chunks = []
-    for i in range(0, len(audience.account_nos), 5000):
-        part = Audience(**{**audience.__dict__, "account_nos": audience.account_nos[i : i + 5000]})
-        chunks.append(audience_queryset(part))
-    return chunks
-
-
-def _queue_notice(
-    *,
-    kind: str,
-    title: str,
-    customers: Audience | QuerySet[Customer],
-    channels: Sequence[str],
-    context: dict[str, Any],
-    urgent: bool,
-    legally_required: bool,
-    follow_up: bool,
-    audience_label: str,
-    actor: Actor,
-    now: dt.datetime,
-    outage: Outage | None = None,
-) -> Notice:
-    config = get_config()
-    notice = Notice.objects.create(
-        kind=kind,
-        outage=outage,
-        outage_revision=outage.revision if outage else 0,
-        title=title[:200],
-        channels=list(channels),
-        context={"hotline": config.hotline, "company": config.company, "title": title, **context},
-        urgent=urgent,
-        legally_required=legally_required,
-        audience_label=audience_label[:300],
-        created_at=now,
-        created_by=_actor_name(actor),
-    )
-    next_at = rules.not_before(now, urgent=urgent, start=config.quiet_start, end=config.quiet_end)
-    chunks = _audience_chunks(customers)
-    for qs in chunks:
-        for ch in channels:
-            _insert_select(notice=notice, customers=qs, channel=ch, next_at=next_at, now=now)
-    notice.recipients = Message.objects.filter(notice=notice, channel=channels[0]).count()
-    notice.save(update_fields=["recipients"])
-    tasks = 0
-    if follow_up:
-        due = now + dt.timedelta(hours=4)
-        if outage is not None and outage.starts_at - dt.timedelta(hours=24) > now:
-            due = outage.starts_at - dt.timedelta(hours=24)
-        for qs in chunks:
-            tasks += _create_follow_ups(notice=notice, customers=qs, due_at=due)
-    record_event(
-        actor=actor,
-        action="notice.queue",
-        subject=notice,
-        new={
-            "kind": kind,
-            "channels": list(channels),
-            "recipients": notice.recipients,
-            "follow_ups": tasks,
-            "urgent": urgent,
-            "legally_required": legally_required,
-            "outage": outage.pk if outage else None,
-        },
-        at=now,
-    )
-    return notice
-
-
-def _actor_name(actor: Actor) -> str:
-    if actor is None:
-        return "系统"
-    if isinstance(actor, str):
-        return actor[:150]
-    return (actor.get_full_name() or actor.get_username())[:150]
-
-
-def _create_follow_ups(*, notice: Notice, customers: QuerySet[Customer], due_at: dt.datetime) -> int:
-    rows = customers.filter(Q(important_level__gt="") | Q(is_sensitive=True)).values_list(
-        "id", "service_unit_id", "important_level", "is_sensitive", "account_manager_id"
-    )
-    tasks = [
-        FollowUpTask(
-            notice=notice,
-            customer_id=cid,
-            unit_id=unit_id,
-            assignee_id=manager_id,  # the customer's account manager; the unit's queue when none is named
-            reason="重要客户" if level else "敏感客户" if sensitive else "",
-            due_at=due_at,
-        )
-        for cid, unit_id, level, sensitive, manager_id in rows
-    ]
-    FollowUpTask.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=1000)
-    return len(tasks)
 
 
 # --- outages ----------------------------------------------------------------------------------------------------
@@ -219,7 +48,7 @@ def _scope_label(feeders: Sequence[Feeder], areas: Sequence[TransformerArea], sp
     return label[:500]
 
 
-def _outage_context(outage: Outage) -> dict[str, Any]:
+def outage_context(outage: Outage) -> dict[str, Any]:
     return {
         "title": outage.title,
         "window": rules.format_window(outage.starts_at, outage.ends_at),
@@ -264,13 +93,12 @@ def _add_affected(outage: Outage, customers: QuerySet[Customer]) -> None:
     )
     fresh = customers.exclude(pk__in=OutageCustomer.objects.filter(outage=outage).values("customer_id"))
     sql, params = fresh.order_by().values_list("id").query.sql_with_params()
-    q = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {q(OutageCustomer._meta.db_table)} (outage_id, customer_id, active, is_caller) "  # noqa: S608
-            f"SELECT %s, sub.id, %s, %s FROM ({sql}) sub",
-            [outage.pk, True, False, *params],
-        )
+    insert_select(
+        model=OutageCustomer,
+        fields=("outage", "customer", "active", "is_caller"),
+        select_sql=f"SELECT %s, sub.id, %s, %s FROM ({sql}) sub",  # noqa: S608 - ORM subquery, bound values
+        params=[outage.pk, True, False, *params],
+    )
 
 
 def _refresh_counts(outage: Outage) -> None:
@@ -307,7 +135,7 @@ def outage_create(
     now: dt.datetime | None = None,
 ) -> Outage:
     """A draft outage; nobody is told anything until `outage_publish`."""
-    now = _now(now)
+    now = checked_now(now)
     if kind not in OutageKind.values:
         raise ServiceError(f"未知停电类型 {kind}", field="kind")
     if not title.strip():
@@ -365,8 +193,8 @@ def outage_publish(
     now: dt.datetime | None = None,
 ) -> Notice:
     """Compute the affected customers from the topology now, keep them, and queue the notice to each of them."""
-    now = _now(now)
-    chosen = _check_channels(channels)
+    now = checked_now(now)
+    chosen = check_channels(channels)
     with transaction.atomic():
         outage = Outage.objects.select_for_update().get(pk=outage.pk)
         if outage.status != OutageStatus.DRAFT:
@@ -389,12 +217,12 @@ def outage_publish(
             new={"affected": outage.affected_count, "is_late": late, "late_reason": outage.late_reason},
             at=now,
         )
-        notice = _queue_notice(
+        notice = queue_notice(
             kind=NoticeKind.OUTAGE_PUBLISHED,
             title=outage.title,
             customers=_active_customers(outage),
             channels=chosen,
-            context=_outage_context(outage),
+            context=outage_context(outage),
             # Temporary maintenance has only 24 h to reach people: it is not held back by quiet hours.
             urgent=outage.kind != OutageKind.PLANNED,
             legally_required=True,
@@ -437,7 +265,7 @@ def outage_update(
     """Edit an outage. Once published, only a changed window or scope is told to customers:
     the customers still affected hear of a new window; newly covered ones get the notice; those no longer
     covered are told they are released. A title or cause edit notifies nobody."""
-    now = _now(now)
+    now = checked_now(now)
     with transaction.atomic():
         outage = Outage.objects.select_for_update().get(pk=outage.pk)
         if outage.status in (OutageStatus.CANCELLED, OutageStatus.RESTORED):
@@ -474,9 +302,9 @@ def outage_update(
             if change.time_changed and _lead_time(outage, now, late_reason):
                 outage.is_late = True
                 outage.late_reason = late_reason.strip()[:300]
-            chosen = _check_channels(channels or _last_channels(outage))
+            chosen = check_channels(channels or _last_channels(outage))
             outage.revision += 1
-            context = _outage_context(outage)
+            context = outage_context(outage)
             common = {
                 "title": outage.title,
                 "channels": chosen,
@@ -493,7 +321,7 @@ def outage_update(
             if change.time_changed:
                 kept = new_customers.filter(pk__in=old_active)
                 notices.append(
-                    _queue_notice(
+                    queue_notice(
                         kind=NoticeKind.OUTAGE_CHANGED,
                         customers=kept,
                         follow_up=True,
@@ -506,7 +334,7 @@ def outage_update(
                 removed = Customer.objects.filter(pk__in=old_active).exclude(pk__in=new_customers.values("pk"))
                 if added.exists():
                     notices.append(
-                        _queue_notice(
+                        queue_notice(
                             kind=NoticeKind.OUTAGE_PUBLISHED,
                             customers=added,
                             follow_up=True,
@@ -516,7 +344,7 @@ def outage_update(
                     )
                 if removed.exists():
                     notices.append(
-                        _queue_notice(
+                        queue_notice(
                             kind=NoticeKind.OUTAGE_RELEASED,
                             customers=removed,
                             follow_up=False,
@@ -560,7 +388,7 @@ def outage_cancel(
     *, outage: Outage, reason: str, actor: Actor, channels: Sequence[str] | None = None, now: dt.datetime | None = None
 ) -> Notice | None:
     """Cancel; if it was published, everyone told about it hears it is off, and unsent notices are held back."""
-    now = _now(now)
+    now = checked_now(now)
     if not reason.strip():
         raise ServiceError("请填写取消原因", field="reason")
     with transaction.atomic():
@@ -574,12 +402,12 @@ def outage_cancel(
         if was_published:
             outage.revision += 1
             _supersede_queued(outage, [], "停电已取消")
-            notice = _queue_notice(
+            notice = queue_notice(
                 kind=NoticeKind.OUTAGE_CANCELLED,
                 title=outage.title,
                 customers=_active_customers(outage),
-                channels=_check_channels(channels or _last_channels(outage)),
-                context={**_outage_context(outage), "reason": reason.strip()},
+                channels=check_channels(channels or _last_channels(outage)),
+                context={**outage_context(outage), "reason": reason.strip()},
                 urgent=True,
                 legally_required=True,
                 follow_up=False,
@@ -618,8 +446,8 @@ def outage_publish_fault(
     topology does not place them under the scope), and — with `notify_affected` — all of them are told that
     the fault is known, its cause and the ETR. Calling it twice with the same `source_ref` is refused.
     """
-    now = _now(now)
-    chosen = _check_channels(channels)
+    now = checked_now(now)
+    chosen = check_channels(channels)
     if etr is not None and etr <= started_at:
         raise ServiceError("预计恢复时间须晚于停电开始时间", field="etr")
     with transaction.atomic():
@@ -651,16 +479,16 @@ def outage_publish_fault(
             actor=actor,
             action="outage.publish_fault",
             subject=outage,
-            new={"affected": outage.affected_count, "etr": _iso(etr), "source_ref": source_ref},
+            new={"affected": outage.affected_count, "etr": iso(etr), "source_ref": source_ref},
             at=now,
         )
         if notify_affected:
-            _queue_notice(
+            queue_notice(
                 kind=NoticeKind.OUTAGE_ETR,
                 title=outage.title,
                 customers=_active_customers(outage),
                 channels=chosen,
-                context=_outage_context(outage),
+                context=outage_context(outage),
                 urgent=True,
                 legally_required=False,
                 follow_up=True,
@@ -690,7 +518,7 @@ def outage_add_callers(
     *, outage: Outage, callers: Sequence[Customer], actor: Actor, now: dt.datetime | None = None
 ) -> int:
     """For the repair app: customers who called about this outage; they are told when power is back."""
-    now = _now(now)
+    now = checked_now(now)
     with transaction.atomic():
         outage = Outage.objects.select_for_update().get(pk=outage.pk)
         if outage.status != OutageStatus.PUBLISHED:
@@ -720,7 +548,7 @@ def outage_update_etr(
 ) -> Notice | None:
     """For the repair app: a new estimated restoration time, with the reason (required). Affected customers and
     callers are told only when the ETR moved by at least GRIDCARE_ETR_NOTIFY_MINUTES (or there was none)."""
-    now = _now(now)
+    now = checked_now(now)
     if not reason.strip():
         raise ServiceError("请填写预计恢复时间调整原因", field="reason")
     if timezone.is_naive(etr):
@@ -739,12 +567,12 @@ def outage_update_etr(
         notice = None
         if notify:
             outage.revision += 1
-            notice = _queue_notice(
+            notice = queue_notice(
                 kind=NoticeKind.OUTAGE_ETR,
                 title=outage.title,
                 customers=_active_customers(outage),
-                channels=_check_channels(channels or _last_channels(outage)),
-                context={**_outage_context(outage), "reason": outage.cause or reason.strip()},
+                channels=check_channels(channels or _last_channels(outage)),
+                context={**outage_context(outage), "reason": outage.cause or reason.strip()},
                 urgent=True,
                 legally_required=False,
                 follow_up=False,
@@ -758,8 +586,8 @@ def outage_update_etr(
             actor=actor,
             action="outage.update_etr",
             subject=outage,
-            old={"etr": _iso(old)},
-            new={"etr": _iso(etr)},
+            old={"etr": iso(old)},
+            new={"etr": iso(etr)},
             note=reason,
             at=now,
         )
@@ -777,7 +605,7 @@ def outage_restore(
 ) -> Notice:
     """For the repair app (and planned work finishing): power is back; every caller and affected customer is
     told, with the hotline to call if they are still without power."""
-    now = _now(now)
+    now = checked_now(now)
     if timezone.is_naive(restored_at):
         raise ServiceError("恢复送电时间必须带时区", field="restored_at")
     with transaction.atomic():
@@ -793,12 +621,12 @@ def outage_restore(
         Message.objects.filter(
             notice__outage=outage, notice__kind=NoticeKind.OUTAGE_ETR, status=MessageStatus.QUEUED
         ).update(status=MessageStatus.SUPPRESSED, last_error="已恢复送电")
-        notice = _queue_notice(
+        notice = queue_notice(
             kind=NoticeKind.OUTAGE_RESTORED,
             title=outage.title,
             customers=_active_customers(outage),
-            channels=_check_channels(channels or _last_channels(outage)),
-            context=_outage_context(outage),
+            channels=check_channels(channels or _last_channels(outage)),
+            context=outage_context(outage),
             urgent=outage.kind == OutageKind.FAULT,
             legally_required=False,
             follow_up=False,
@@ -817,343 +645,3 @@ def outage_restore(
             at=now,
         )
     return notice
-
-
-# --- announcements ----------------------------------------------------------------------------------------------
-
-
-def announcement_send(
-    *,
-    title: str,
-    text: str,
-    audience: Audience,
-    actor: Actor,
-    channels: Sequence[str] | None = None,
-    urgent: bool = False,
-    legally_required: bool = False,
-    follow_up: bool = False,
-    allow_unknown_accounts: bool = False,
-    now: dt.datetime | None = None,
-) -> Notice:
-    """Policy or price announcement (政策/电价公告) to an audience; optional follow-ups for key customers."""
-    now = _now(now)
-    if not title.strip():
-        raise ServiceError("请填写标题", field="title")
-    if not text.strip():
-        raise ServiceError("请填写公告正文", field="text")
-    chosen = _check_channels(channels)
-    if audience.account_nos and not allow_unknown_accounts:
-        missing = check_accounts(audience.account_nos)
-        if missing:
-            raise ServiceError(
-                f"名单中有 {len(missing)} 个户号不存在：{'、'.join(missing[:10])}{'…' if len(missing) > 10 else ''}",
-                field="account_nos",
-            )
-    with transaction.atomic():
-        return _queue_notice(
-            kind=NoticeKind.ANNOUNCEMENT,
-            title=title.strip(),
-            customers=audience,
-            channels=chosen,
-            context={"text": text.strip()},
-            urgent=urgent,
-            legally_required=legally_required,
-            follow_up=follow_up,
-            audience_label=audience.label(),
-            actor=actor,
-            now=now,
-        )
-
-
-# --- reminders --------------------------------------------------------------------------------------------------
-
-
-def reminder_queue(
-    *,
-    kind: str,
-    period: str,
-    rows: Sequence[tuple[int, dict[str, Any]]],
-    actor: Actor,
-    channels: Sequence[str] | None = None,
-    now: dt.datetime | None = None,
-) -> Notice:
-    """Queue one reminder kind for one period (e.g. payment_due for 2026-05) to (customer id, values) rows.
-
-    Idempotent: the notice is found by its key and a customer already queued is skipped, so the daily
-    scan can run any number of times.
-    """
-    now = _now(now)
-    if kind not in {
-        NoticeKind.BILL_ISSUED,
-        NoticeKind.PAYMENT_DUE,
-        NoticeKind.LOW_BALANCE,
-        NoticeKind.ARREARS_DISCONNECT,
-        NoticeKind.RECONNECTED,
-    }:
-        raise ServiceError(f"未知提醒类型 {kind}", field="kind")
-    chosen = _check_channels(channels)
-    config = get_config()
-    # The 7-day disconnection notice is required by the supply rules; opt-outs do not apply to it.
-    legally_required = kind == NoticeKind.ARREARS_DISCONNECT
-    with transaction.atomic():
-        notice, created = Notice.objects.get_or_create(
-            dedupe_key=f"{kind}:{period}",
-            defaults={
-                "kind": kind,
-                "title": f"{NoticeKind(kind).label}（{period}）",
-                "channels": chosen,
-                "context": {"hotline": config.hotline, "company": config.company, "month": period},
-                "urgent": kind == NoticeKind.RECONNECTED,
-                "legally_required": legally_required,
-                "audience_label": "缴费数据",
-                "created_at": now,
-                "created_by": _actor_name(actor),
-            },
-        )
-        next_at = rules.not_before(now, urgent=notice.urgent, start=config.quiet_start, end=config.quiet_end)
-        ids = [cid for cid, _ in rows]
-        opted: set[tuple[int, str]] = set()
-        if not legally_required:
-            for i in range(0, len(ids), 5000):
-                opted |= set(
-                    ChannelPreference.objects.filter(customer_id__in=ids[i : i + 5000], opted_out=True).values_list(
-                        "customer_id", "channel"
-                    )
-                )
-        messages = [
-            Message(
-                notice=notice,
-                customer_id=cid,
-                channel=ch,
-                status=MessageStatus.SUPPRESSED if (cid, ch) in opted else MessageStatus.QUEUED,
-                next_attempt_at=next_at,
-                queued_at=now,
-                params=values,
-            )
-            for cid, values in rows
-            for ch in notice.channels
-        ]
-        before = notice.recipients
-        Message.objects.bulk_create(messages, ignore_conflicts=True, batch_size=2000)
-        notice.recipients = Message.objects.filter(notice=notice, channel=notice.channels[0]).count()
-        notice.save(update_fields=["recipients"])
-        record_event(
-            actor=actor,
-            action="notice.reminders",
-            subject=notice,
-            new={"kind": kind, "period": period, "added": notice.recipients - before, "created": created},
-            at=now,
-        )
-    return notice
-
-
-# --- preferences, templates, follow-ups, receipts ---------------------------------------------------------------
-
-
-def preference_set(
-    *,
-    customer: Customer,
-    channel: str,
-    actor: Actor,
-    address: str | None = None,
-    opted_out: bool | None = None,
-    now: dt.datetime | None = None,
-) -> ChannelPreference:
-    """A customer's e-mail address (or SMS number override) and opt-out for one channel."""
-    now = _now(now)
-    if channel not in CHANNELS:
-        raise ServiceError(f"未知渠道 {channel}", field="channel")
-    if address is not None and channel == "email" and address and "@" not in address:
-        raise ServiceError("电子邮件地址格式不正确", field="address")
-    with transaction.atomic():
-        pref, _ = ChannelPreference.objects.select_for_update().get_or_create(
-            customer=customer, channel=channel, defaults={"updated_at": now}
-        )
-        old = {"address": pref.address, "opted_out": pref.opted_out}
-        if address is not None:
-            pref.address = address.strip()[:200]
-        if opted_out is not None:
-            pref.opted_out = opted_out
-        pref.updated_at = now
-        pref.save()
-        record_event(
-            actor=actor,
-            action="notice.preference",
-            subject=customer,
-            old={channel: old},
-            new={channel: {"address": pref.address, "opted_out": pref.opted_out}},
-            at=now,
-        )
-    return pref
-
-
-def _template_check(kind: str, channel: str) -> None:
-    if kind not in NoticeKind.values:
-        raise ServiceError(f"未知通知类型 {kind}", field="kind")
-    if channel not in CHANNELS:
-        raise ServiceError(f"未知渠道 {channel}", field="channel")
-
-
-def template_save(
-    *, kind: str, channel: str, subject: str, body: str, actor: Actor, now: dt.datetime | None = None
-) -> NoticeTemplate:
-    """Replace the built-in text for one kind and channel. Unknown placeholders and brace mistakes are refused
-    here, naming the culprit, so they never reach a customer (nor stop a delivery batch)."""
-    now = _now(now)
-    _template_check(kind, channel)
-    if not subject.strip():
-        raise ServiceError("标题模板不能为空", field="subject")
-    if not body.strip():
-        raise ServiceError("正文模板不能为空", field="body")
-    for name, text in (("subject", subject), ("body", body)):
-        try:
-            rendering.validate(text)
-        except rendering.TemplateError as exc:
-            raise ServiceError(str(exc), field=name) from None
-    with transaction.atomic():
-        old = NoticeTemplate.objects.select_for_update().filter(kind=kind, channel=channel).first()
-        tpl, _ = NoticeTemplate.objects.update_or_create(
-            kind=kind, channel=channel, defaults={"subject": subject, "body": body, "updated_at": now}
-        )
-        record_event(
-            actor=actor,
-            action="notice.template",
-            subject=tpl,
-            old={"subject": old.subject, "body": old.body} if old else {},
-            new={"subject": subject, "body": body},
-            at=now,
-        )
-    return tpl
-
-
-def template_reset(*, kind: str, channel: str, actor: Actor, now: dt.datetime | None = None) -> bool:
-    """Go back to the built-in text; returns whether there was an edited template to drop."""
-    now = _now(now)
-    _template_check(kind, channel)
-    with transaction.atomic():
-        tpl = NoticeTemplate.objects.select_for_update().filter(kind=kind, channel=channel).first()
-        if tpl is None:
-            return False
-        record_event(
-            actor=actor,
-            action="notice.template_reset",
-            subject=tpl,
-            old={"subject": tpl.subject, "body": tpl.body},
-            new={},
-            at=now,
-        )
-        tpl.delete()
-    return True
-
-
-def follow_up_complete(*, task: FollowUpTask, note: str, actor: Actor, now: dt.datetime | None = None) -> FollowUpTask:
-    now = _now(now)
-    with transaction.atomic():
-        n = FollowUpTask.objects.filter(pk=task.pk, status=FollowUpTask.Status.OPEN).update(
-            status=FollowUpTask.Status.DONE, done_at=now, note=note.strip()
-        )
-        if n == 0:
-            raise Conflict("该跟进任务已完成")
-        task.refresh_from_db()
-        record_event(actor=actor, action="notice.follow_up_done", subject=task, note=note, at=now)
-    return task
-
-
-_RECEIPT_FINAL = {MessageStatus.DELIVERED, MessageStatus.FAILED}
-
-
-def _receipt_message(channel: str, ref: str) -> Message | None:
-    """The message a receipt is about: by the gateway's id, or by our own key when the gateway echoes it back
-    (the only handle on a message whose worker died before recording the gateway's answer)."""
-    msg = (
-        Message.objects.select_for_update()
-        .filter(channel=channel, provider_ref=ref)
-        .exclude(status__in=[MessageStatus.QUEUED, MessageStatus.SUPPRESSED])
-        .order_by("-id")
-        .first()
-    )
-    if msg is not None:
-        return msg
-    parts = ref.split("-")
-    if len(parts) == 4 and parts[0] == "gc" and parts[3] == channel and parts[1].isdigit() and parts[2].isdigit():
-        return (
-            Message.objects.select_for_update()
-            .filter(notice_id=int(parts[1]), customer_id=int(parts[2]), channel=channel)
-            .first()
-        )
-    return None
-
-
-def message_mark_delivered(
-    *, channel: str, provider_ref: str, delivered: bool, detail: str, actor: Actor, now: dt.datetime | None = None
-) -> tuple[Message, bool]:
-    """A delivery receipt from the gateway: sent → delivered, or sent → failed, with the gateway's words in the
-    delivery log. Returns the message and whether this receipt changed it.
-
-    A repeated receipt changes nothing; one that contradicts the recorded outcome is refused (Conflict). A
-    receipt for a message parked as `uncertain` (its worker died inside the gateway call) settles it: the
-    gateway did get it. Unknown refs are `NotFound`; nothing is written unless the whole receipt applies.
-    """
-    from gridcare.notices.models import DeliveryAttempt
-
-    now = _now(now)
-    if channel not in CHANNELS:
-        raise NotFound(f"未知渠道 {channel}；可用：{', '.join(CHANNELS)}")
-    ref = provider_ref.strip()
-    if not ref:
-        raise ServiceError("回执缺少网关编号 ref", field="ref")
-    if len(ref) > 100 or not ref.isprintable():
-        raise ServiceError("网关编号 ref 须为不超过 100 个可打印字符", field="ref")
-    detail = "".join(ch for ch in detail if ch.isprintable() or ch in "\n\t").strip()[:2000]
-    outcome = MessageStatus.DELIVERED if delivered else MessageStatus.FAILED
-    with transaction.atomic():
-        msg = _receipt_message(channel, ref)
-        if msg is None:
-            raise NotFound(f"没有网关编号为 {ref} 的{channel}消息")
-        if msg.status in _RECEIPT_FINAL and msg.sent_at is not None:
-            if msg.status == outcome:
-                return msg, False  # the gateway repeated itself
-            raise Conflict(
-                f"消息 {ref} 已记录为{msg.get_status_display()}，与回执（{'已送达' if delivered else '失败'}）不一致"
-            )
-        if msg.status not in (MessageStatus.SENT, MessageStatus.UNCERTAIN):
-            raise Conflict(f"消息 {ref} 当前为{msg.get_status_display()}，尚未发出，不能登记回执；请稍后重试")
-        old = msg.status
-        msg.status = outcome
-        msg.lease_owner, msg.lease_until = "", None
-        if old == MessageStatus.UNCERTAIN:
-            msg.sent_at = msg.sent_at or now
-        if delivered:
-            msg.delivered_at = now
-        else:
-            msg.last_error = f"回执：{detail}"[:4000]
-        msg.save(update_fields=["status", "lease_owner", "lease_until", "sent_at", "delivered_at", "last_error"])
-        DeliveryAttempt.objects.create(
-            message=msg,
-            at=now,
-            outcome=DeliveryAttempt.Outcome.DELIVERED if delivered else DeliveryAttempt.Outcome.FAILED,
-            detail=f"回执（{ref}）：{detail or ('已送达' if delivered else '未送达')}"[:4000],
-            worker=_actor_name(actor),
-        )
-    return msg, True
-
-
-def reminders_queue_due(
-    *, reminders: Sequence[Any], actor: Actor, channels: Sequence[str] | None = None, now: dt.datetime | None = None
-) -> dict[str, int]:
-    """Queue `reminders.Reminder` items (from payment data): one idempotent notice per kind and period."""
-    now = _now(now)
-    accounts = sorted({r.account_no for r in reminders})
-    ids: dict[str, int] = {}
-    for i in range(0, len(accounts), 5000):
-        ids.update(Customer.objects.filter(account_no__in=accounts[i : i + 5000]).values_list("account_no", "id"))
-    groups: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
-    for r in reminders:
-        cid = ids.get(r.account_no)
-        if cid is not None:
-            groups.setdefault((r.kind, r.period), []).append((cid, r.values))
-    counts: dict[str, int] = {}
-    for (kind, period), rows in sorted(groups.items()):
-        reminder_queue(kind=kind, period=period, rows=rows, actor=actor, channels=channels, now=now)
-        counts[kind] = counts.get(kind, 0) + len(rows)
-    return counts
