@@ -180,8 +180,9 @@ def customers_of(network: Network, area: str) -> list[str]:
 
 
 def feeder_class(feeder_breaker: str) -> str:
-    """The class a generated feeder was drawn as, read back from its breaker's id (`F001u-CB`)."""
-    return {"u": "urban", "s": "suburban", "r": "rural"}[feeder_breaker.split("-")[0][-1]]
+    """The class a generated feeder was drawn as, read back from its breaker's id (`F001u-CB`); a network not
+    drawn by `city` has no class: its feeders count as suburban (exposure 1)."""
+    return {"u": "urban", "s": "suburban", "r": "rural"}.get(feeder_breaker.split("-")[0][-1:], "suburban")
 
 
 def city(seed: int, feeders: int = 50) -> Network:
@@ -278,8 +279,8 @@ class _F:  # a fault while the storm is drawn: minutes from the storm's start
 
 
 class _Drawer:
-    def __init__(self, network: Network, rng: random.Random, hours: float):
-        self.net, self.rng, self.hours = network, rng, hours
+    def __init__(self, network: Network, rng: random.Random):
+        self.net, self.rng = network, rng
         self.feeders = sorted(d.id for d in network.devices.values() if d.parent is None)
         self.devices_of: dict[str, list[str]] = defaultdict(list)
         for d in sorted(network.devices):
@@ -440,7 +441,7 @@ def storm(
     """A storm over `network`: faults start within `hours`; `intensity` faults per feeder-hour on average;
     `meters` the share of customers whose meter reports a last gasp (0: calls only)."""
     rng = random.Random(f"storm:{seed}")  # noqa: S311 - a seeded, reproducible draw, not a secret
-    drawer = _Drawer(network, rng, hours)
+    drawer = _Drawer(network, rng)
     n = _poisson(rng, intensity * hours * len(drawer.feeders))
     for _ in range(n):
         drawer.primary(hours * 60 * rng.betavariate(*STORM_PROFILE))

@@ -12,7 +12,7 @@ import pytest
 
 from gridcare.repair import stormgen as sg
 from gridcare.repair.evidence import AREA, CALL, CUSTOMER, DEVICE, METER, Evidence, Prediction, Restoration
-from gridcare.repair.network import DEVICE_KINDS, Network
+from gridcare.repair.network import DEVICE_KINDS, Area, Device, Network
 
 
 @cache
@@ -174,6 +174,19 @@ def test_a_dropped_customer_calls_and_calls_again() -> None:
     assert len(called) >= 0.7 * len(drops)
     assert any(len(f.evidence) >= 2 for f in called)
     assert all(by_id[e].customer == f.element for f in called for e in f.evidence)  # calls, and its meter if any
+
+
+def test_a_storm_runs_on_any_network_and_on_none_at_all() -> None:
+    net = Network(
+        [Device("CB", "breaker", None, "F1"), Device("R", "recloser", "CB"), Device("FU", "fuse", "R")],
+        [Area("A1", "CB", 40), Area("A2", "R", 80), Area("A3", "FU", 5)],
+    )
+    s = sg.storm(net, 1, intensity=2.0)
+    assert s.faults and s.evidence
+    assert all(e.customer.startswith(e.area + "-") for e in s.evidence)
+    calm = sg.storm(net, 1, intensity=0.0, hours=6)
+    assert (calm.faults, calm.events, calm.end - calm.start) == ([], [], dt.timedelta(hours=6))
+    assert sg.score([], calm, net)["precision"] == 1.0
 
 
 # ---- the documented shares -----------------------------------------------------------------------------------------
