@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from gridcare.core import metrics
 from gridcare.core.audit import record_event
 from gridcare.gps.config import GpsConfig, get_config
 from gridcare.gps.filtering import FLAG_JUMP, Decision, LatestState, decide
@@ -189,6 +190,7 @@ def positions_ingest(
         )
         _bulk_write(outcome.decisions, outcome.changed, received_at)
     moved = len({d.device_id for d in outcome.decisions if d.moves_latest})
+    metrics.gps_positions(len(outcome.decisions), accepted=True)
     return IngestResult(len(outcome.decisions), moved, outcome.jumps, outcome.duplicates)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
+from gridcare.core import metrics
 from gridcare.notices import rendering, rules
 from gridcare.notices.channels import (
     Envelope,
@@ -162,6 +163,7 @@ def _flush(
             logs.append(
                 DeliveryAttempt(message_id=m.pk, at=now, outcome=log_outcome, detail=detail[:4000], worker=owner)
             )
+            metrics.notice_outcome(m.channel, str(log_outcome))
     DeliveryAttempt.objects.bulk_create(logs)
     pending.clear()
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from gridcare.core import metrics
 from gridcare.core.audit import build_event
 from gridcare.core.errors import Conflict, ServiceError
 from gridcare.core.fastinsert import WriteSet, next_id_sql
@@ -205,6 +206,8 @@ def workorder_create(
             claim.order = order
             writes.insert([claim])
         writes.write()
+        # Counted when the order is committed (at once outside a transaction): a rolled-back intake is no intake.
+        transaction.on_commit(lambda: metrics.intake_recorded(channel))
         if not has_handler:
             # What the API answers with, without reading the order back; an order with a kind handler is read
             # back, as the handler may change it (a repair call may become a child of an earlier call).
