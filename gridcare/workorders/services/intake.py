@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from gridcare.core import metrics
 from gridcare.core.audit import build_event
+from gridcare.core.bulk import WriteSet, next_id_sql
 from gridcare.core.errors import Conflict, ServiceError
-from gridcare.core.fastinsert import WriteSet, next_id_sql
 from gridcare.customers.models import Customer
 from gridcare.org.models import User
 from gridcare.workorders.kinds import DEFAULT, handler_for
