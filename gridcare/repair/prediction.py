@@ -165,7 +165,8 @@ class Predictor:
         covering = self.covering(e.area)
         if covering is not None:
             covering.evidence.append(e.id)
-            return covering
+            # More evidence under a prediction may now explain the device above it better: look again.
+            return covering if covering.confirmed else self._roll_up(covering)
         own = self._open_element.get((CUSTOMER, e.customer))
         if own is not None:
             p = self.predictions[own]
