@@ -156,10 +156,6 @@ class GridDevice(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name}"
 
-    @property
-    def is_source(self) -> bool:
-        return self.upstream_id is None
-
 
 class SwitchingOperation(models.Model):
     """倒闸操作: a device opened or closed by an operator; changes which customers are downstream of what."""

@@ -87,13 +87,6 @@ class Predictor:
             return frozenset({p.element})
         return frozenset({self._customer_of[p.id]})
 
-    def customers_of(self, p: Prediction) -> int:
-        if p.level == DEVICE:
-            return self.network.customers_below[p.element]
-        if p.level == AREA:
-            return self.network.areas[p.element].customers
-        return 1
-
     def _device_of(self, p: Prediction) -> str:
         if p.level == DEVICE:
             return p.element

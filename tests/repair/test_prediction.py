@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from gridcare.repair.evidence import AREA, CUSTOMER, DEVICE, METER, Evidence, Restoration
-from gridcare.repair.network import Area, Device, Link, Network, energised
+from gridcare.repair.network import Area, Device, Link, Network, energised, loops
 from gridcare.repair.prediction import Predictor, Rules, predict
 
 T0 = dt.datetime(2026, 7, 20, 18, 0, tzinfo=dt.UTC)
@@ -191,3 +191,14 @@ def test_a_network_refuses_unknown_kinds_loops_and_dangling_areas() -> None:
         Network([Device("A", "fuse", "B"), Device("B", "fuse", "A")], [])
     with pytest.raises(ValueError, match="not a device"):
         Network([Device("B", "breaker", feeder="F")], [Area("X", "nope")])
+
+
+def test_closing_a_tie_between_two_fed_feeders_is_refused_as_parallel_and_a_ring_is_named() -> None:
+    devices = [Device("B1", "breaker", feeder="F1"), Device("T", "switch"), Device("B2", "breaker", feeder="F2")]
+    links = [Link("B1", "T"), Link("T", "B2")]
+    assert loops(devices, links, open_devices={"T"}) == []
+    assert loops(devices, links, open_devices=set()) == ["feeders F1, F2 would run in parallel"]
+    ring = [Device("B1", "breaker", feeder="F1"), Device("S1", "switch"), Device("S2", "switch")]
+    assert loops(ring, [Link("B1", "S1"), Link("S1", "S2"), Link("S2", "B1")], open_devices=set()) == [
+        "S2–B1 closes a ring"
+    ]
