@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from gridcare.gps.models import LatestPosition, TrackPoint
@@ -18,7 +18,6 @@ from gridcare.org.scope import unit_filter
 from gridcare.repair import ranking, timing
 from gridcare.repair.models import (
     AreaTarget,
-    OutageState,
     ProbableOutage,
     RepairTicket,
     SegmentTarget,
@@ -26,6 +25,7 @@ from gridcare.repair.models import (
     VehicleAssignment,
 )
 from gridcare.repair.services import ACTIVE, open_tickets_q
+from gridcare.repair.services.placing import covering
 
 
 def rules() -> list[timing.SegmentRule]:
@@ -236,17 +236,12 @@ def crew_queue(*, crew_ids: list[int]) -> QuerySet[VehicleAssignment]:
 
 
 def outage_for_customer(customer: Any) -> ProbableOutage | None:
-    """A live probable outage that covers the customer's 台区 or feeder, for the agent to tell the caller."""
+    """The open probable outage that says the customer is without power — their 台区's, a device's above it on the
+    network as it runs now, their feeder's, or their own service outage — for the agent to tell the caller."""
     sp = customer.service_point
     if sp is None:
         return None
-    area = sp.transformer_area
-    return (
-        ProbableOutage.objects.filter(state__in=[OutageState.OPEN, OutageState.ASSIGNED])
-        .filter(Q(transformer_area=area) | Q(level="feeder", feeder_id=area.feeder_id))
-        .order_by("-last_call_at")
-        .first()
-    )
+    return covering(sp.transformer_area_id, sp.code)
 
 
 def known_fault_for_caller(customer: Any) -> list[tuple[dict[str, Any], int | None]]:

@@ -5,7 +5,7 @@ status (`vehicles`). Each stamps its A–H point from the real event, with an au
 work order itself changes only through the work-order services.
 """
 
-from gridcare.repair.services._base import ACTIVE, RULE, Actor
+from gridcare.repair.services._base import ACTIVE, Actor
 from gridcare.repair.services.dispatch import (
     repair_accept,
     repair_assign,
@@ -33,7 +33,6 @@ from gridcare.repair.services.vehicles import open_tickets_q, vehicle_set_duty
 
 __all__ = [
     "ACTIVE",
-    "RULE",
     "Actor",
     "call_ended_check",
     "open_tickets_q",
