@@ -17,6 +17,7 @@ from gridcare.repair.services import placing
 from gridcare.repair.services._base import Actor, _now
 from gridcare.repair.services.outages import _notice_add_caller
 from gridcare.workorders import services as wo
+from gridcare.workorders.models import Channel
 
 
 def call_ended_check(call_ended_at: dt.datetime, now: dt.datetime) -> None:
@@ -52,6 +53,8 @@ def repair_ticket_open(
             a_at=a_at,
         )
         record_event(actor=actor, action="repair.A", subject=order, at=now, new={"point": "A", "at": a_at})
+        if order.channel == Channel.AMI:
+            return ticket  # no caller: services.proactive places it as the main order of the meters' outage
         outage = _attach(ticket, customer, a_at, now)
         if outage.tickets.filter(is_main=True).exclude(pk=ticket.pk).exists():
             main = outage.tickets.select_related("workorder").get(is_main=True)

@@ -38,6 +38,7 @@ from gridcare.repair.models import (
 from gridcare.repair.prediction import Predictor
 from gridcare.repair.services._base import ACTIVE
 from gridcare.workorders import services as wo
+from gridcare.workorders.models import Channel
 
 LIVE = [OutageState.OPEN, OutageState.ASSIGNED]
 
@@ -64,6 +65,7 @@ def _held(rows: list[ProbableOutage], topo: topology.Topology) -> tuple[dict[int
     calls = (
         RepairTicket.objects.filter(outage__in=rows, transformer_area__isnull=False)
         .exclude(state=TicketState.CANCELLED)
+        .exclude(workorder__channel=Channel.AMI)  # a proactive order answers for meters' evidence; it is none
         .values_list(
             "pk", "a_at", "transformer_area_id", "workorder__customer__service_point__code", "workorder_id", "outage_id"
         )
