@@ -123,6 +123,8 @@ ROWS: list[Row] = [
         body={"fault_class": "line", "cause_class": "weather"},
     ),
     row("POST", "/api/v1/repair/outages/{pk}/etr", "fault", {DI, SL}, {SL}, body={"etr": None, "reason": "x"}),
+    row("POST", "/api/v1/repair/outages/{pk}/confirm", "fault", {DI, SL}, {SL}, body={}),
+    row("POST", "/api/v1/repair/outages/{pk}/split", "fault", {DI, SL}, {SL}, body={"tickets": ["nope"]}),
     # Outage notices
     row(
         "POST",

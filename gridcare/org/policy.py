@@ -78,6 +78,7 @@ POLICY: dict[str, Rule] = {
     "repair.duty": _r({DI, SL}, Reach.HOLDER, "设置车辆上下班", anywhere={SL}),
     "repair.crew": _r({CR, DI}, Reach.HOLDER, "班组操作"),
     "repair.etr": _r({DI, SL}, Reach.HOLDER, "更新预计恢复时间", anywhere={SL}),
+    "repair.predict": _r({DI, SL}, Reach.HOLDER, "确认、改判或拆分故障研判", anywhere={SL}),
     # Outage notices (gridcare.notices.api): the unit responsible for the outage edits it.
     "outage.create": _r({DI, SL}, Reach.NONE, "新建停电信息"),
     "outage.edit": _r({DI, SL}, Reach.HOLDER, "修改、发布或取消停电信息", anywhere={SL}),

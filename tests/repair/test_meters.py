@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pytest
+
+from gridcare.core.errors import ServiceError
 from gridcare.core.models import Event
 from gridcare.grid.models import ServicePoint
 from gridcare.notices.models import Message
@@ -111,3 +114,27 @@ def test_meters_still_off_after_the_crew_restored_are_a_nested_outage(city: City
     assert held == {sps[2].pk, sps[3].pk}
     assert restorations_check(now=later + dt.timedelta(minutes=5)) == []  # each meter is re-placed once
     assert Event.objects.filter(action="outage.nested").exists()
+
+
+def test_a_dispatcher_splits_calls_off_an_outage_and_confirms_it(city: City) -> None:
+    area = city.north_net.areas[0]
+    orders = [repair_call(city, minutes(i), customer=f.make_customer(city.north, area)) for i in range(4)]
+    outage = ProbableOutage.objects.exclude(state="merged").get()
+    assert outage.level == "transformer_area" and outage.call_count == 4
+    moved = [o.number for o in orders[2:]]
+    other = rs.outage_split(outage=outage, tickets=moved, actor=city.dispatcher_north, now=minutes(10))
+    outage.refresh_from_db()
+    assert outage.call_count == 2 and other.call_count == 2 and other.confirmed
+    mains = RepairTicket.objects.filter(outage=other, is_main=True)
+    assert mains.count() == 1 and mains.get().workorder.number == moved[0]
+    for o in orders:
+        o.refresh_from_db()
+    assert orders[0].call_count == 2 and orders[2].call_count == 2  # each call counted once, on its own main
+    assert orders[3].main_id == orders[2].pk and orders[2].main_id is None
+    # A fifth caller of the 台区 joins the first outage (the split one is confirmed and holds only its own calls).
+    confirmed = rs.outage_confirm(outage=outage, actor=city.dispatcher_north, now=minutes(11))
+    assert confirmed.confirmed
+    with pytest.raises(ServiceError, match="不属于该故障研判"):
+        rs.outage_split(outage=outage, tickets=["nope"], actor=city.dispatcher_north, now=minutes(12))
+    with pytest.raises(ServiceError, match="部分"):
+        rs.outage_split(outage=outage, tickets=[orders[0].number, orders[1].number], actor=city.dispatcher_north)

@@ -1,8 +1,9 @@
 """Every write of the repair flow, by stage: a call becomes a ticket in a probable outage (`intake`), the
 ticket is sent, received and given to a vehicle's queue (`dispatch`), the crew departs, arrives, records the
-fault and restores power (`site`), outages get an ETR and a public notice (`outages`), vehicles' duty and
-status (`vehicles`). Each stamps its A–H point from the real event, with an audit event, atomically; the
-work order itself changes only through the work-order services.
+fault and restores power (`site`), outages get an ETR and a public notice (`outages`), calls and meter
+events are placed by outage prediction, which a dispatcher confirms or splits (`placing`, `meters`,
+`proactive`), vehicles' duty and status (`vehicles`). Each stamps its A–H point from the real event, with an
+audit event, atomically; the work order itself changes only through the work-order services.
 """
 
 from gridcare.repair.services._base import ACTIVE, Actor
@@ -20,7 +21,9 @@ from gridcare.repair.services.dispatch import (
     repair_transfer,
 )
 from gridcare.repair.services.intake import call_ended_check, repair_ticket_open
+from gridcare.repair.services.meters import meter_events_consume, restorations_check
 from gridcare.repair.services.outages import outage_publish, outage_set_etr
+from gridcare.repair.services.placing import outage_confirm, outage_split
 from gridcare.repair.services.site import (
     repair_arrive,
     repair_callback,
@@ -35,9 +38,12 @@ __all__ = [
     "ACTIVE",
     "Actor",
     "call_ended_check",
+    "meter_events_consume",
     "open_tickets_q",
+    "outage_confirm",
     "outage_publish",
     "outage_set_etr",
+    "outage_split",
     "repair_accept",
     "repair_arrive",
     "repair_assign",
@@ -56,5 +62,6 @@ __all__ = [
     "repair_ticket_close",
     "repair_ticket_open",
     "repair_transfer",
+    "restorations_check",
     "vehicle_set_duty",
 ]

@@ -19,9 +19,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 
 from gridcare.core.audit import record_event
+from gridcare.core.errors import Conflict, ServiceError
 from gridcare.grid import topology
 from gridcare.grid.models import Feeder
 from gridcare.repair.evidence import AREA, CALL, CUSTOMER, DEVICE, METER, Evidence, Prediction
@@ -36,7 +38,7 @@ from gridcare.repair.models import (
     VehicleAssignment,
 )
 from gridcare.repair.prediction import Predictor
-from gridcare.repair.services._base import ACTIVE
+from gridcare.repair.services._base import ACTIVE, Actor, _now
 from gridcare.workorders import services as wo
 from gridcare.workorders.models import Channel
 
@@ -286,3 +288,117 @@ def evidence_areas(outage: ProbableOutage) -> Iterable[int]:
     if code is None or code not in topo.network.areas_below:
         return []
     return [topo.area_pk[a] for a in topo.network.areas_below[code]]
+
+
+# ---- by hand: the dispatcher's word ----------------------------------------------------------------------------
+
+
+def _engine_for(
+    outage: ProbableOutage,
+) -> tuple[Predictor, dict[int, tuple[str, str, frozenset[str]]], dict[int, ProbableOutage], topology.Topology]:
+    topo = topology.now()
+    feeder_id = outage.feeder_id or 0
+    list(Feeder.objects.select_for_update().filter(pk=feeder_id).values_list("pk", flat=True))
+    rows = {r.pk: r for r in ProbableOutage.objects.select_for_update().filter(state__in=LIVE, feeder_id=feeder_id)}
+    if outage.pk not in rows:
+        raise Conflict("该故障研判已结束（已复电、已合并或已撤销），不能再调整")
+    held, every = _held(list(rows.values()), topo)
+    device_code = {pk: code for code, pk in topo.device_pk.items()}
+    loaded = [x for r in rows.values() if (x := _as_prediction(r, held[r.pk], topo, device_code)) is not None]
+    if outage.pk not in {p.id for p, _a in loaded}:
+        raise Conflict("该故障研判没有可调整的来电或电表事件，或其所在线路已倒闸改接")
+    engine = Predictor(topo.network)
+    engine.load(loaded, every)
+    before = {p.id: (p.level, p.element, frozenset(p.evidence)) for p, _area in loaded}
+    return engine, before, rows, topo
+
+
+def outage_confirm(
+    *,
+    outage: ProbableOutage,
+    actor: Actor,
+    device: str | None = None,
+    area: str | None = None,
+    now: dt.datetime | None = None,
+) -> ProbableOutage:
+    """A dispatcher confirms a predicted outage — optionally moving it to a device or 台区 (by code) — so evidence
+    no longer moves it; evidence from below its element joins it from now on."""
+    now = _now(now)
+    if device and area:
+        raise ServiceError("设备和台区只能指定一个", field="device")
+    with transaction.atomic():
+        engine, before, rows, topo = _engine_for(outage)
+        level = element = None
+        if device:
+            if device not in topo.device_pk:
+                raise ServiceError(f"设备 {device} 不存在或当前未带电", field="device")
+            level, element = DEVICE, device
+        elif area:
+            if area not in topo.network.areas:
+                raise ServiceError(f"台区 {area} 不存在或当前未带电", field="area")
+            level, element = AREA, area
+        try:
+            engine.confirm(outage.pk, level=level, element=element)
+        except ValueError as exc:
+            raise ServiceError(str(exc), field="device") from exc
+        old = before[outage.pk]
+        before[outage.pk] = (old[0], old[1], frozenset())  # force the write-back of the confirmed prediction
+        saved = _write_back(engine, before, rows, topo, now)
+        row = saved[outage.pk]
+        ProbableOutage.objects.filter(pk=row.pk).update(confirmed=True)
+        record_event(
+            actor=actor,
+            action="outage.confirm",
+            subject_type="repair.probableoutage",
+            subject_id=str(row.pk),
+            subject_label=str(row),
+            at=now,
+            old={"level": old[0], "element": old[1]},
+            new={"level": row.level, "element": element or old[1]},
+        )
+        row.refresh_from_db()
+        return row
+
+
+def outage_split(
+    *, outage: ProbableOutage, tickets: list[str], actor: Actor, now: dt.datetime | None = None
+) -> ProbableOutage:
+    """A dispatcher takes some calls (by order number) out of a predicted outage: they become an outage of their
+    own, confirmed, with the first of them as its main order."""
+    now = _now(now)
+    with transaction.atomic():
+        engine, before, rows, topo = _engine_for(outage)
+        found = dict(
+            RepairTicket.objects.filter(outage=outage, workorder__number__in=tickets).values_list(
+                "workorder__number", "pk"
+            )
+        )
+        unknown = [n for n in tickets if n not in found]
+        if unknown:
+            raise ServiceError(f"以下工单不属于该故障研判：{', '.join(unknown)}", field="tickets")
+        try:
+            new = engine.split(outage.pk, [call_id(pk) for pk in found.values()])
+        except ValueError as exc:
+            raise ServiceError("拆分须选择该故障的部分（非全部）来电", field="tickets") from exc
+        saved = _write_back(engine, before, rows, topo, now)
+        row = saved[new.id]
+        moved = list(RepairTicket.objects.filter(outage=row).select_related("workorder").order_by("a_at", "pk"))
+        main, rest = moved[0], moved[1:]
+        if main.is_main is False:
+            RepairTicket.objects.filter(pk=main.pk).update(is_main=True, state=TicketState.NEW)
+            wo.workorder_unfollow(order=main.workorder, actor=actor, now=now)
+        for t in rest:
+            if t.is_main:
+                RepairTicket.objects.filter(pk=t.pk).update(is_main=False, state=TicketState.CHILD)
+            wo.workorder_unfollow(order=t.workorder, actor=actor, note="拆分故障研判", now=now)
+            wo.workorder_follow(order=t.workorder, main=main.workorder, actor=actor, note="拆分后的同一故障", now=now)
+        record_event(
+            actor=actor,
+            action="outage.split",
+            subject_type="repair.probableoutage",
+            subject_id=str(outage.pk),
+            subject_label=str(outage),
+            at=now,
+            new={"into": row.pk, "orders": sorted(found)},
+        )
+        return row
