@@ -161,6 +161,7 @@ def _write_back(
     now: dt.datetime,
 ) -> dict[int, ProbableOutage]:
     """Make the database say what the engine now holds; returns engine id → outage row."""
+    was_in = {e: pk for pk, (_level, _element, held) in before.items() for e in held}
     dropped = [pk for pk in before if pk not in engine.predictions]
     holder_of = {e: p.id for p in engine.predictions.values() for e in p.evidence}
     absorbed: dict[int, list[ProbableOutage]] = {}
@@ -199,8 +200,11 @@ def _write_back(
             ProbableOutage.objects.filter(pk=row.pk).update(**fields)
             row.refresh_from_db()
         saved[p.id] = row
-        calls = [_pk(e) for e in p.evidence if e.startswith("call:")]
-        meters = [_pk(e) for e in p.evidence if e.startswith("meter:")]
+        # Only the evidence that changed outage is written: a storm's big outage holds hundreds of calls and
+        # meter events, and rewriting them all on every event made each event cost as much as the outage.
+        moved = [e for e in p.evidence if was_in.get(e) != row.pk]
+        calls = [_pk(e) for e in moved if e.startswith("call:")]
+        meters = [_pk(e) for e in moved if e.startswith("meter:")]
         RepairTicket.objects.filter(pk__in=calls).exclude(outage_id=row.pk).update(outage=row)
         MeterEvidence.objects.filter(pk__in=meters).exclude(outage_id=row.pk).update(outage=row)
         if parts:
@@ -208,7 +212,7 @@ def _write_back(
                 state=OutageState.MERGED, merged_into=row
             )
             _one_main(row, now)
-        if parts or p.id in before:
+        if parts or (p.id in before and (p.level, p.element) != before[p.id][:2]):
             record_event(
                 actor=None,
                 action="outage.predicted",
