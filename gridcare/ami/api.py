@@ -68,21 +68,21 @@ class TooLarge(ServiceError):
     status = 413
 
 
-class ItemErrorOut(Schema):
+class MeterEventErrorOut(Schema):
     index: int
     event_id: str
     field: str
     reason: str
 
 
-class ReceiptOut(Schema):
+class MeterEventsReceiptOut(Schema):
     received: int
     stored: int
     duplicates: int
     unknown_meters: int
     conflicts: int
     invalid: int
-    errors: list[ItemErrorOut]
+    errors: list[MeterEventErrorOut]
 
 
 _EVENT = {
@@ -123,7 +123,7 @@ _BODY = {
 
 @router.post(
     "/events",
-    response=ReceiptOut,
+    response=MeterEventsReceiptOut,
     auth=[HeadEndAuth(), UserTokenAuth(), SessionAuth()],
     summary="接收电表事件（停电、复电、失压；单条或批量，按 event_id 幂等）",
     openapi_extra={"requestBody": _BODY},
