@@ -2,8 +2,9 @@
 device, sent through the real HTTP API or straight into the ingest, so a storm can be staged and scripted.
 
 `plan` is pure (meters, time and seed in, events out); `send_http` and `send_direct` deliver the events in
-batches and add up the answers. Event ids are derived from the meter, the kind and the planned time, so sending
-the same plan again stores nothing twice (the ingest's idempotency is part of what the demo shows).
+batches and add up the answers. Event ids are derived from the meter, the kind and the planned time (`--at`), so
+sending the same plan again stores nothing twice (the ingest's idempotency is part of what the demo shows), while
+a second outage at another time is new events.
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def _add(totals: dict[str, int], answer: dict[str, Any]) -> None:
         totals[key] += int(answer.get(key, 0))
 
 
+def _detail(body: bytes) -> str:
+    """The `detail` of an API error answer, readable (the body is JSON with escaped Chinese); else its start."""
+    try:
+        return str(json.loads(body)["detail"])[:300]
+    except (ValueError, KeyError, TypeError):
+        return body[:300].decode("utf-8", "replace")
+
+
 def send_http(
     events: Sequence[dict[str, Any]], *, url: str, token: str, timeout: float = 30.0, batch: int = BATCH
 ) -> dict[str, int]:
@@ -80,7 +89,7 @@ def send_http(
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 _add(totals, json.loads(response.read()))
         except urllib.error.HTTPError as exc:
-            detail = exc.read()[:500].decode("utf-8", "replace")
+            detail = _detail(exc.read())
             raise SendError(f"{endpoint} 拒绝了请求（HTTP {exc.code}）：{detail}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise SendError(f"无法连接 {endpoint}：{getattr(exc, 'reason', exc)}") from None

@@ -62,7 +62,11 @@ class Command(BaseCommand):
         _place(sim, required=True)
         sim.add_argument("--kind", required=True, choices=[k.value for k in EventKind])
         sim.add_argument("--share", type=_share, default=1.0, help="share of the meters that report (default 1)")
-        sim.add_argument("--at", type=_moment, help="when the supply went or came back (default now)")
+        sim.add_argument(
+            "--at",
+            type=_moment,
+            help="when the supply went or came back (default now); the same --at again sends the same event ids",
+        )
         sim.add_argument("--seed", type=int, default=0, help="which meters report, reproducibly (default 0)")
         sim.add_argument("--spread", type=float, default=5.0, help="seconds over which events are spread (default 5)")
         sim.add_argument("--url", help="send through the HTTP API at this address (default: straight into the ingest)")
