@@ -210,3 +210,12 @@ def test_the_ingest_refuses_events_beyond_the_allowed_drift_of_its_clock(meters,
     answer, _ = ingest.receive(body, channel="http", now=NOW, config=ami_cfg)
     assert (answer.stored, answer.invalid) == (1, 1)
     assert (answer.errors[0].index, answer.errors[0].field) == (0, "at")
+
+
+def test_the_admin_lists_meter_events_read_only(city, meters, client) -> None:
+    numbers = meters[next(iter(meters))]
+    meter_events_ingest(events=[parsed("E1", numbers[0])], channel="http", now=NOW)
+    client.force_login(city.admin)
+    listing = client.get("/admin/ami/meterevent/", {"processed_at__isempty": "1"})
+    assert listing.status_code == 200 and numbers[0] in listing.content.decode()
+    assert client.get("/admin/ami/meterevent/add/").status_code == 403
