@@ -54,7 +54,7 @@ def test_the_simulator_sends_a_last_gasp_cluster_through_the_api_and_a_resend_st
 
 def test_the_simulator_reports_a_refused_token_and_an_unreachable_server(live_server, meters, ami_cfg) -> None:
     area = next(iter(meters))
-    with pytest.raises(CommandError, match="HTTP 403.*令牌无效"):
+    with pytest.raises(CommandError, match=r"HTTP 403.*令牌无效"):
         call_command("ami", "simulate", "--area", area, "--kind", "restored", "--url", live_server.url, "--token", "x")
     with pytest.raises(CommandError, match="无法连接"):
         call_command(
