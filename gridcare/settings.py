@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "gridcare.customers",
     "gridcare.repair",
     "gridcare.gps",
+    "gridcare.ami",
     "gridcare.workorders",
     "gridcare.notices",
     "gridcare.tags",
@@ -175,6 +176,9 @@ GRIDCARE_TOKEN_CACHE_SECONDS = env_int("GRIDCARE_TOKEN_CACHE_SECONDS", 15, minim
 GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES = env_int("GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES", 120, minimum=1)
 # A vehicle's GPS fix older than this does not place it for ranking: it is ranked from its home position.
 GRIDCARE_GPS_STALE_MINUTES = env_int("GRIDCARE_GPS_STALE_MINUTES", 30, minimum=1)
+# How outage prediction asks meters whether they have power: "simulated" (answers from the stored meter events) or
+# the dotted path of a class with ping(meter_nos, now); checked at start (gridcare.E004, docs/meter-events.md).
+GRIDCARE_AMI_PINGER = env_str("GRIDCARE_AMI_PINGER", "simulated").strip()
 GRIDCARE_API_PAGE_MAX = env_int("GRIDCARE_API_PAGE_MAX", 500, minimum=1)
 
 # Logs: plain lines for a terminal, or one JSON object per line for a log collector; both carry the request id

@@ -125,6 +125,14 @@ ROWS: list[Row] = [
     row("POST", "/api/v1/repair/outages/{pk}/etr", "fault", {DI, SL}, {SL}, body={"etr": None, "reason": "x"}),
     row("POST", "/api/v1/repair/outages/{pk}/confirm", "fault", {DI, SL}, {SL}, body={}),
     row("POST", "/api/v1/repair/outages/{pk}/split", "fault", {DI, SL}, {SL}, body={"tickets": ["nope"]}),
+    # Meter events: the head-end posts with its own secret (tests/ami/test_api.py); of people, administrators only.
+    row(
+        "POST",
+        "/api/v1/ami/events",
+        "",
+        set(),
+        body={"event_id": "{code}", "meter_no": "matrix-meter", "kind": "last_gasp", "at": 1700000000},
+    ),
     # Outage notices
     row(
         "POST",
