@@ -334,6 +334,10 @@ class Predictor:
         for p in sorted(self.open(), key=lambda x: x.id):
             if p.first_at > r.at:
                 continue
+            # Most open predictions are elsewhere in the city: their tally says so without reading their evidence.
+            t = self._tally(p)
+            if (element not in t.customers) if level == CUSTOMER else explained.isdisjoint(t.areas):
+                continue
             if level == CUSTOMER:
                 mine = [e for e in p.evidence if self.evidence[e].customer == element]
             else:
@@ -345,7 +349,8 @@ class Predictor:
                 closed.append(p)
                 continue
             # The restoration explains part of what this prediction holds: that part closes as its own outage …
-            rest = [e for e in p.evidence if e not in mine]
+            explained_here = set(mine)
+            rest = [e for e in p.evidence if e not in explained_here]
             self._unindex(p)
             p.evidence = mine
             p.level, p.element = level, element
