@@ -282,7 +282,12 @@ class Predictor:
         return not ((gp is not None and c.first_at < gp - slack) or (gc is not None and p.first_at < gc - slack))
 
     def _dark_already(
-        self, device: str, reporting: set[str], anchor: dt.datetime, candidates: list[Prediction], near: list[Prediction]
+        self,
+        device: str,
+        reporting: set[str],
+        anchor: dt.datetime,
+        candidates: list[Prediction],
+        near: list[Prediction],
     ) -> int:
         """Customers of the silent 台区 below `device` that an older outage, open or since restored, held dark at
         `anchor` (a restoration re-predicts what it did not explain, so such evidence is placed again afterwards)."""
