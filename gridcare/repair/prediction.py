@@ -284,13 +284,14 @@ class Predictor:
     def _dark_already(
         self,
         device: str,
-        reporting: set[str],
+        counted: set[str],
         anchor: dt.datetime,
         candidates: list[Prediction],
         near: list[Prediction],
     ) -> int:
-        """Customers of the silent 台区 below `device` that an older outage, open or since restored, held dark at
-        `anchor` (a restoration re-predicts what it did not explain, so such evidence is placed again afterwards)."""
+        """Customers of the silent 台区 below `device` (not in `counted`, already taken as dark) that an older
+        outage, open or since restored, held dark at `anchor` (a restoration re-predicts what it did not explain,
+        so such evidence is placed again afterwards)."""
         dark: set[str] = set()
         near_ids = {c.id for c in near}
         for c in candidates:
@@ -299,7 +300,7 @@ class Predictor:
         for first, restored, areas in self._closed_below.get(device, ()):
             if first <= anchor < restored:
                 dark |= areas
-        return sum(self.network.areas[a].customers for a in dark - reporting)
+        return sum(self.network.areas[a].customers for a in dark - counted)
 
     def _remember_dark(self, p: Prediction) -> None:
         """A closed 台区 or device prediction: its 台区 were dark from its first evidence to its restoration."""
