@@ -7,14 +7,22 @@ likely faulted element, from the smallest up:
 2. **A 台区** (its transformer): two or more different customers of one 台区 dark within the window.
 3. **A device** on the feeder (fuse, sectionaliser, recloser, load switch, the source breaker): walking up from the
    台区, a device is predicted when the 台区 with evidence below it, first seen within the window of each other,
-   explain it better than its children would: at least `min_areas[kind]` of its 台区 have evidence, and the 台区
-   below it that stayed silent are plausibly silent. If the device were out, its silent 台区 would be dark too and
-   their customers would report at the rate the dark ones do (evidence per customer, measured on the evidence
-   itself, so it adapts to a storm with or without smart meters and to how long it has been going); the device is
-   predicted when the evidence expected from its silent 台区 at that rate is at most `max_silent[kind]`. So a dead
-   branch whose small 台区 have no caller is found, while independent faults in a few 台区 of a long feeder, with
-   big silent 台区 between them, stay apart. The predicted outage absorbs the predictions below it; evidence
-   arriving later from anywhere below it joins it.
+   explain it better than its children would: at least `min_areas[kind]` of its 台区 have evidence, from at least
+   two of its branches (a child device, or a 台区 hanging on it directly), and the 台区 below it that stayed silent
+   are plausibly silent. If the device were out, its silent 台区 would be dark too and their customers would report
+   at the rate the dark ones do (evidence per customer, measured on the evidence itself, so it adapts to a storm
+   with or without smart meters and to how long it has been going); the evidence expected from them at that rate
+   is weighed against the alternative — one fault of its own in every branch with evidence, all at the same
+   moment — so the device is predicted when that expected evidence is at most `max_silent[kind]` plus
+   `silent_per_branch` for each branch beyond the first. Two kinds of silence count for nothing: 台区 that a
+   prediction below already says are dark (silent under either answer), and 台区 an older outage held dark when
+   this one began (they could not notice it). So a dead feeder whose small 台区 have no caller is found, while
+   independent faults in a few 台区 of a long feeder, with big silent 台区 between them, stay apart. The predicted
+   outage absorbs the predictions below it; evidence arriving later from anywhere below it joins it.
+
+Meters sharpen the window: a last gasp leaves within seconds of the power (`gasp_slack` allows for store-and-forward),
+so evidence sent well before another prediction's first gasp was about something already dark, and the two are
+not one outage however close in time.
 
 Predictions move up as evidence arrives (a customer becomes a 台区 becomes a fuse becomes a recloser) and are cut
 back down when a crew restores what it actually found: the evidence that restoration explains closes with it,
@@ -34,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import count
 
-from gridcare.repair.evidence import AREA, CUSTOMER, DEVICE, Evidence, Prediction, Restoration
+from gridcare.repair.evidence import AREA, CUSTOMER, DEVICE, METER, Evidence, Prediction, Restoration
 from gridcare.repair.network import Network
 
 
@@ -59,6 +67,23 @@ class Rules:
     max_silent: Mapping[str, float] = field(
         default_factory=lambda: _kinds(fuse=2.0, switch=2.0, sectionaliser=2.0, recloser=2.0, breaker=2.0)
     )
+    #: … plus this much for every further branch below it (a child device, or a 台区 hanging on it directly) that
+    #: has evidence: without the device, each of those branches needs a fault of its own at the same time.
+    silent_per_branch: float = 3.0
+    #: A meter's last gasp leaves within seconds of the outage; late ones (store-and-forward through the
+    #: concentrator) within minutes. Evidence earlier than another's first gasp by more than this is not its fault.
+    gasp_slack: dt.timedelta = dt.timedelta(minutes=10)
+
+
+@dataclass
+class _Tally:
+    """Where one prediction's evidence comes from, counted up to `counted` items of `evidence`."""
+
+    evidence: list[str]
+    counted: int = 0
+    areas: set[str] = field(default_factory=set)
+    customers: set[str] = field(default_factory=set)
+    first_gasp: dt.datetime | None = None  # the earliest meter event
 
 
 class Predictor:
@@ -73,6 +98,10 @@ class Predictor:
         self._open_element: dict[tuple[str, str], int] = {}  # (level, element) → open prediction
         self._below: dict[str, set[int]] = defaultdict(set)  # device → open predictions at or below it
         self._customer_of: dict[int, str] = {}  # customer-level prediction → its 台区
+        self._tallies: dict[int, _Tally] = {}  # prediction → where its evidence comes from (see _tally)
+        # device → (first evidence, restoration, 台区) of the closed predictions at or below it: see _dark_already
+        self._closed_below: dict[str, list[tuple[dt.datetime, dt.datetime, frozenset[str]]]] = defaultdict(list)
+        self._paths: dict[str, tuple[str, ...]] = {}  # device → the devices above it (the tree does not change)
 
     # ---- reading -------------------------------------------------------------------------------------------------
 
@@ -182,7 +211,7 @@ class Predictor:
             for i in self._below[device]
             if self.predictions[i].level == CUSTOMER and self._customer_of[i] == area
         ]
-        near = [c for c in customers if self._near(c, p.first_at)]
+        near = [c for c in customers if self._near(c, p.first_at) and self._same_onset(c, p)]
         if len(near) < self.rules.area_min_customers:
             return p
         return self._merge(AREA, area, near)
@@ -195,20 +224,105 @@ class Predictor:
                 continue
             kind = self.network.devices[d].kind
             candidates = [self.predictions[i] for i in self._below[d]]
-            near = [c for c in candidates if self._near(c, anchor)]
-            # The 台区 that reported, not all the 台区 a prediction below already assumes dark: each step up is
-            # judged on the evidence itself, so an assumption made one level down is not counted as evidence here.
-            areas = {self.evidence[e].area for c in near for e in c.evidence}
-            if len(areas) < self.rules.min_areas[kind]:
+            near = [c for c in candidates if self._near(c, anchor) and self._same_onset(c, p)]
+            # The rate is judged on the 台区 that reported, not all the 台区 a prediction below already assumes
+            # dark: an assumption made one level down is not counted as evidence here.
+            areas: set[str] = set()
+            branches: set[str] = set()
+            reporting = 0  # a customer in two of them counts twice: rare, and it only errs by a call or two
+            for c in near:
+                t = self._tally(c)
+                areas |= t.areas
+                reporting += len(t.customers)
+                branches |= self._branches(c, t, d)
+            # Evidence under one branch only is explained at least as well by that branch (with less silence).
+            if len(areas) < self.rules.min_areas[kind] or len(branches) < 2:
                 continue
             dark = sum(self.network.areas[a].customers for a in areas)
-            reporting = len({self.evidence[e].customer for c in near for e in c.evidence})
-            silent = self.network.customers_below[d] - dark
-            if dark == 0 or reporting / dark * silent > self.rules.max_silent[kind]:
+            if dark == 0:
                 continue
+            rate = reporting / dark
+            # Were `d` out, each branch below it with evidence (a child device, or a 台区 hanging on `d` itself) is
+            # one fault; without it, each branch needs its own fault at the same moment, which even in a storm is far
+            # less likely than a few quiet 台区: every further branch allows more silence.
+            allowed = self.rules.max_silent[kind] + self.rules.silent_per_branch * (len(branches) - 1)
+            # The silent 台区 inside the predictions below are silent under either answer: only the rest counts.
+            assumed = set(areas)
+            for c in near:
+                if c.level != CUSTOMER:
+                    assumed |= self.areas_of(c)
+            silent = self.network.customers_below[d] - sum(self.network.areas[a].customers for a in assumed)
+            if rate * silent > allowed:
+                # A 台区 that was already dark when this began (an older outage holds it) could not report it.
+                silent -= self._dark_already(d, assumed, anchor, candidates, near)
+                if rate * silent > allowed:
+                    continue
             p = self._merge(DEVICE, d, near)
             anchor = p.first_at
         return p
+
+    def _branches(self, c: Prediction, t: _Tally, device: str) -> set[str]:
+        """The children of `device` that lead to the evidence of `c` (a prediction below it): the device below
+        `device` on the path to `c`, or the 台区 themselves when they hang on `device`."""
+        below = self._device_of(c)
+        if below == device:
+            return t.areas
+        path = self._paths.get(below)
+        if path is None:
+            path = self._paths[below] = tuple(self.network.upstream(below))
+        return {path[self.network.depth[below] - self.network.depth[device] - 1]}
+
+    def _same_onset(self, c: Prediction, p: Prediction) -> bool:
+        """Could `c` and `p` share one fault's onset? A meter gasps within seconds of losing power (store-and-forward
+        aside), so evidence sent well before the other's first gasp was about something that was already dark."""
+        if c.id == p.id:
+            return True
+        slack = self.rules.gasp_slack
+        gc, gp = self._tally(c).first_gasp, self._tally(p).first_gasp
+        return not ((gp is not None and c.first_at < gp - slack) or (gc is not None and p.first_at < gc - slack))
+
+    def _dark_already(
+        self,
+        device: str,
+        counted: set[str],
+        anchor: dt.datetime,
+        candidates: list[Prediction],
+        near: list[Prediction],
+    ) -> int:
+        """Customers of the silent 台区 below `device` (not in `counted`, already taken as dark) that an older
+        outage, open or since restored, held dark at `anchor` (a restoration re-predicts what it did not explain,
+        so such evidence is placed again afterwards)."""
+        dark: set[str] = set()
+        near_ids = {c.id for c in near}
+        for c in candidates:
+            if c.id not in near_ids and c.first_at < anchor and c.level != CUSTOMER:
+                dark |= self.areas_of(c)
+        for first, restored, areas in self._closed_below.get(device, ()):
+            if first <= anchor < restored:
+                dark |= areas
+        return sum(self.network.areas[a].customers for a in dark - counted)
+
+    def _remember_dark(self, p: Prediction) -> None:
+        """A closed 台区 or device prediction: its 台区 were dark from its first evidence to its restoration."""
+        if p.level != CUSTOMER and p.restored_at is not None:
+            spell = (p.first_at, p.restored_at, self.areas_of(p))
+            for d in self.network.upstream(self._device_of(p)):
+                self._closed_below[d].append(spell)
+
+    def _tally(self, p: Prediction) -> _Tally:
+        """What a prediction's evidence comes from, kept up as evidence is appended so a step up costs the
+        predictions below it, not all their evidence (counted afresh when the evidence list is replaced)."""
+        t = self._tallies.get(p.id)
+        if t is None or t.evidence is not p.evidence or t.counted > len(p.evidence):
+            t = self._tallies[p.id] = _Tally(p.evidence)
+        for e in p.evidence[t.counted :]:
+            item = self.evidence[e]
+            t.areas.add(item.area)
+            t.customers.add(item.customer)
+            if item.source == METER and (t.first_gasp is None or item.at < t.first_gasp):
+                t.first_gasp = item.at
+        t.counted = len(p.evidence)
+        return t
 
     # ---- restoration ---------------------------------------------------------------------------------------------
 
@@ -226,6 +340,10 @@ class Predictor:
         for p in sorted(self.open(), key=lambda x: x.id):
             if p.first_at > r.at:
                 continue
+            # Most open predictions are elsewhere in the city: their tally says so without reading their evidence.
+            t = self._tally(p)
+            if (element not in t.customers) if level == CUSTOMER else explained.isdisjoint(t.areas):
+                continue
             if level == CUSTOMER:
                 mine = [e for e in p.evidence if self.evidence[e].customer == element]
             else:
@@ -237,7 +355,8 @@ class Predictor:
                 closed.append(p)
                 continue
             # The restoration explains part of what this prediction holds: that part closes as its own outage …
-            rest = [e for e in p.evidence if e not in mine]
+            explained_here = set(mine)
+            rest = [e for e in p.evidence if e not in explained_here]
             self._unindex(p)
             p.evidence = mine
             p.level, p.element = level, element
@@ -245,6 +364,7 @@ class Predictor:
                 self._customer_of[p.id] = self.evidence[mine[0]].area
             p.first_at = min(self.evidence[e].at for e in mine)
             p.restored_at = r.at
+            self._remember_dark(p)
             closed.append(p)
             leftovers.extend(rest)
         # … and what it does not explain is another fault: placed again, in the order it arrived.
@@ -256,6 +376,7 @@ class Predictor:
     def _close(self, p: Prediction, at: dt.datetime) -> None:
         self._unindex(p)
         p.restored_at = at
+        self._remember_dark(p)
 
     # ---- by hand -------------------------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 Why a separate generator: a benchmark built by the author of a rule ends up shaped like the rule (issue #13,
 defect 4). This module knows nothing of `prediction` or `grouping`; it draws a city and a storm from what
 distribution utilities' storm reports and the outage-management literature describe, and keeps the ground
-truth (which fault caused each piece of evidence) so any prediction can be scored against it.
+truth (which fault caused each piece of evidence) so any prediction can be scored against it. The numbers are
+plausible values chosen from that reading, not measurements of one utility: that is why a rule is also scored on
+other `SHAPES`, and why docs/storm-benchmark.md lists each choice with its reason.
 
 Every number below is a module constant, named where it is used, so a test or a reader can check it.
 
@@ -11,13 +13,15 @@ The city (`city`)
 -----------------
 * Feeders come in three classes (`FEEDER_CLASSES`): urban 35 %, suburban 35 %, rural 30 %. They differ in how
   many 台区 they feed, how big those are and how exposed their lines are to a storm.
-* 台区 per feeder (`AREAS_PER_FEEDER`): urban 10–30, suburban 15–45, rural 25–60 (uniform in the range). A
+* 台区 per feeder (`AREAS_PER_FEEDER`): urban 10–30, suburban 15–45, rural 25–60, uniform in the range (we know
+  the range a 10 kV feeder's thermal limit and length allow, not the shape inside it, so no shape is assumed). A
   10 kV urban feeder carries a few large 台区 (400–800 kVA) before its thermal limit; a rural feeder is long
   and strings many small ones (50–200 kVA) along it.
 * Customers per 台区 (`AREA_SIZE`): lognormal, because 台区 sizes are strongly skewed — a handful of large
   residential compounds, many middling ones, a long tail of tiny rural ones (a pump station, a hamlet of five
-  houses). Urban median 220 (σ 0.5, 30–900), suburban median 100 (σ 0.7, 8–600), rural median 35 (σ 0.9,
-  2–300). Rural 台区 of a few customers are where nobody calls in a storm.
+  houses); a size is the product of many independent factors (plot, density, transformer rating), which is what
+  a lognormal describes. Urban median 220 (σ 0.5, 30–900), suburban median 100 (σ 0.7, 8–600), rural median 35
+  (σ 0.9, 2–300). Rural 台区 of a few customers are where nobody calls in a storm.
 * The tree: a source breaker (断路器, `feeder` set) heads the main line; 1–3 main-line devices follow in series
   (`MAIN_LINE_KINDS`: the first is a recloser 55 %, sectionaliser 30 % or load switch 15 %, later ones a
   sectionaliser or a load switch, half and half), splitting the main line into sections. Branch lines (分支线)
@@ -30,10 +34,12 @@ The storm (`storm`)
 -------------------
 * Fault count: Poisson with mean `intensity` × hours × feeders (`intensity` = primary faults per feeder-hour
   at the storm's average; 0.15 over 12 h ≈ 1.8 per feeder, a strong typhoon; the companions, nested faults
-  and repeats below add about a fifth more). Feeders are picked by exposure
+  and repeats below add about a fifth more). Poisson because each span of line fails or not independently of the
+  others at a rate the wind sets. Feeders are picked by exposure
   (`EXPOSURE`: rural overhead lines through trees ×1.6, suburban ×1.0, urban, largely cable, ×0.5).
 * Fault times: the wind field passes over the city, so the fault rate rises, peaks about a third into the
-  storm and tails off: start = hours × Beta(2, 3.5) (`STORM_PROFILE`).
+  storm and tails off: start = hours × Beta(2, 3.5) (`STORM_PROFILE`; a Beta is the simplest bounded hump whose
+  peak and skew can be set).
 * Fault levels by count (`LEVEL_SHARES`): service drop 28 %, 台区 transformer 22 %, branch fuse 32 %, main-line
   recloser/sectionaliser 12 %, feeder breaker 6 %. Storm damage reports agree that most events are on taps and
   services (trees and branches on low lines), while feeder lockouts are few but carry most customer-minutes.
@@ -44,32 +50,48 @@ The storm (`storm`)
   already faulted at that moment is dropped (one element, one fault at a time).
 * On top of those primary faults:
   - companions (`COMPANION_SHARE` 15 % of fuse/台区/main-line faults): an independent fuse or 台区 fault on
-    the same feeder within ±20 min, on an element neither above nor below the first — one gust, two trees;
+    the same feeder within ±20 min, uniform, on an element neither above nor below the first — one gust, two
+    trees; this is what tempts a rule to merge two outages into the device above both;
   - nested faults (`NESTED_SHARE` 30 % of device faults with a fuse or 台区 below): a fault below the element
-    while it is dark. Nobody can see it until the upstream fault is repaired, so its crew starts only then
-    (the same rule holds for any fault that starts inside an area already dark);
-  - repeats (`REPEAT_AREA_SHARE` 12 % of 台区 faults): the same 台区 fails again 1–6 h after its restoration
-    (cold-load pickup on a weakened transformer, a temporary repair that does not hold).
+    while it is dark (uniform over the first 80 % of its repair). Nobody can see it until the upstream fault is
+    repaired, so its crew starts only then (the same rule holds for any fault that starts inside an area already
+    dark);
+  - repeats (`REPEAT_AREA_SHARE` 12 % of 台区 faults): the same 台区 fails again 1–6 h (uniform) after its
+    restoration (cold-load pickup on a weakened transformer, a temporary repair that does not hold).
 * Repair time (`REPAIR_MEDIAN_MIN`, lognormal σ `REPAIR_SIGMA` 0.6): service drop 60 min, 台区 90, fuse 120,
   recloser/sectionaliser 180, breaker 240 (a lockout needs the whole feeder patrolled). It includes the wait
-  for a crew, which in a storm dominates. The crew's restoration is a `Restoration` naming the element.
+  for a crew, which in a storm dominates. Lognormal because a repair is a chain of waits and tasks whose
+  lengths multiply out (reliability studies fit restoration times with it). The crew's restoration is a
+  `Restoration` naming the element.
 * Who is off, and because of what: a customer is off while any fault above them (or on their own drop) is
   unrepaired. The fault that darkened them is responsible until it is repaired; then the next oldest fault
   still holding them takes over (a nested outage: the customer stays dark when the neighbours come back).
   `Fault.customers_off` lists the customers a fault was responsible for at some moment; evidence is attributed
   to the fault responsible when it is sent, so no evidence comes after its fault's restoration.
-* Calls: a small share of those off call (`CALL_SHARE` 4 %), more in the evening and at night when lights are
+* Calls: each customer off decides alone whether to call (a Bernoulli draw, so calls per 台区 are binomial:
+  a small 台区 is often silent). A small share of those off call (`CALL_SHARE` 4 %: most assume the utility
+  knows or cannot get through), more in the evening and at night when lights are
   needed (`NIGHT_FACTOR` ×1.5, 18:00–06:00 local), more when the outage lasts beyond two hours
   (`LONG_FACTOR` ×1.4, they want an ETR), twice as often when they stay dark after their neighbours are back
   (`STILL_DARK_FACTOR`). A customer alone without power (a drop) almost always calls (`DROP_CALL_SHARE`
   90 %). The delay to the first call is lognormal, median `CALL_DELAY_MEDIAN_MIN` 12 min, σ
   `CALL_DELAY_SIGMA` 1.1 (p90 ≈ 50 min, p99 ≈ 2.6 h): most within a quarter of an hour, a few who were out or
-  asleep hours later; a call that would come after the power is back is never made. A caller calls again with
-  `REPEAT_CALL_SHARE` 20 % (50 % for a drop) after a lognormal gap (median 30 min), again while still dark.
+  asleep hours later — a long right tail with no upper bound, which a lognormal has and a window-shaped rule
+  does not expect; a call that would come after the power is back is never made. A caller calls again with
+  `REPEAT_CALL_SHARE` 20 % (50 % for a drop) after a lognormal gap (median 30 min), again while still dark
+  (so the number of calls per caller is geometric).
 * Meters: a share `meters` of customers have a meter that reports a last gasp (停电事件主动上报); on a fault
   `METER_LOST` 12 % of them never arrive (the concentrator or the carrier path is down too), `METER_LATE` 8 %
-  arrive late through store-and-forward (lognormal median 8 min), the rest within seconds. A meter only gasps
-  when its power goes, so a customer kept dark by a nested fault sends nothing new.
+  arrive late through store-and-forward (lognormal median 8 min), the rest within seconds (1 s plus an
+  exponential wait, mean `METER_PROMPT_MEAN_S` 4 s: a radio queue). A meter only gasps when its power goes, so a
+  customer kept dark by a nested fault sends nothing new.
+
+Shapes (`Shape`, `SHAPES`)
+--------------------------
+The caller and meter behaviour and the share of simultaneous faults are fields of `Shape` (defaults: the
+constants above), so a rule tuned on the default storm can be scored on others: `slow-callers` (call delay median
+35 min, σ 1.4: p90 ≈ 3.5 h), `few-callers` (1.3 % call, 10 % call again), `many-at-once` (0.40 faults per
+feeder-hour and half of them with a companion) and `all-hard` (all three at once).
 
 Scoring
 -------
@@ -78,7 +100,7 @@ duration; `score`: both, with counts. The storm's end (for predictions still ope
 restorations run past `hours`, as they do after a real storm. `perfect` turns the truth into predictions and
 `baseline_by_area` is a deliberately naive predictor, both to check the scores themselves.
 
-`python -m gridcare.repair.stormgen --seed 1` prints a storm's shape.
+`python -m gridcare.repair.stormgen --seed 1 [--shape few-callers]` prints a storm's shape.
 """
 
 from __future__ import annotations
@@ -141,6 +163,38 @@ METER_LATE = 0.08
 METER_LATE_MEDIAN_MIN = 8.0
 METER_LATE_SIGMA = 1.0
 METER_PROMPT_MEAN_S = 4.0
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How customers, meters and the weather behave in one storm; the defaults are the constants above, and
+    other shapes test a rule on storms it was not tuned on (`SHAPES`, docs/storm-benchmark.md)."""
+
+    call_share: float = CALL_SHARE
+    call_delay_median_min: float = CALL_DELAY_MEDIAN_MIN
+    call_delay_sigma: float = CALL_DELAY_SIGMA
+    repeat_call_share: float = REPEAT_CALL_SHARE
+    companion_share: float = COMPANION_SHARE
+    nested_share: float = NESTED_SHARE
+    meter_lost: float = METER_LOST
+    meter_late: float = METER_LATE
+
+
+#: The default storm and others, each (shape, faults per feeder-hour): callers who wait for hours (asleep, out,
+#: phone lines down: median 35 min, p90 ≈ 3.5 h), a district that calls three times less (used to outages, or
+#: told by the media) and calls again half as often, a gust front that breaks many things at once (2.7× the
+#: faults, half of them with an independent companion nearby), and all three together.
+SHAPES: dict[str, tuple[Shape, float]] = {
+    "typhoon": (Shape(), 0.15),
+    "slow-callers": (Shape(call_delay_median_min=35.0, call_delay_sigma=1.4), 0.15),
+    "few-callers": (Shape(call_share=0.013, repeat_call_share=0.10), 0.15),
+    "many-at-once": (Shape(companion_share=0.5), 0.40),
+    "all-hard": (
+        Shape(call_delay_median_min=35.0, call_delay_sigma=1.4, call_share=0.013, repeat_call_share=0.10,
+              companion_share=0.5),
+        0.40,
+    ),
+}  # fmt: skip
 
 #: A typhoon making landfall in the afternoon, so the storm runs into the evening (Beijing time).
 DEFAULT_START = dt.datetime(2026, 7, 15, 15, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -437,18 +491,20 @@ def storm(
     intensity: float = 0.15,
     meters: float = 0.1,
     start: dt.datetime = DEFAULT_START,
+    shape: Shape = Shape(),
 ) -> Storm:
     """A storm over `network`: faults start within `hours`; `intensity` faults per feeder-hour on average;
-    `meters` the share of customers whose meter reports a last gasp (0: calls only)."""
+    `meters` the share of customers whose meter reports a last gasp (0: calls only); `shape` how callers,
+    meters and simultaneous faults behave."""
     rng = random.Random(f"storm:{seed}")  # noqa: S311 - a seeded, reproducible draw, not a secret
     drawer = _Drawer(network, rng)
     n = _poisson(rng, intensity * hours * len(drawer.feeders))
     for _ in range(n):
         drawer.primary(hours * 60 * rng.betavariate(*STORM_PROFILE))
     for f in list(drawer.faults):
-        if f.kind in ("fuse", "area", "recloser", "sectionaliser") and rng.random() < COMPANION_SHARE:
+        if f.kind in ("fuse", "area", "recloser", "sectionaliser") and rng.random() < shape.companion_share:
             drawer.companion(f)
-        if f.level == DEVICE and rng.random() < NESTED_SHARE:
+        if f.level == DEVICE and rng.random() < shape.nested_share:
             drawer.nested(f)
     drawer.settle()
     for f in list(drawer.faults):
@@ -456,11 +512,17 @@ def storm(
             drawer.add(AREA, "area", f.element, f.feeder, f.end + rng.uniform(*REPEAT_AREA_GAP_MIN), "repeat")
     drawer.settle()  # the repeats start after every end settled so far, so those ends do not move
     drawer.drop_overlaps()
-    return _assemble(network, rng, drawer.faults, hours, meters, start)
+    return _assemble(network, rng, drawer.faults, hours, meters, start, shape)
 
 
 def _assemble(
-    network: Network, rng: random.Random, drawn: list[_F], hours: float, meters: float, start: dt.datetime
+    network: Network,
+    rng: random.Random,
+    drawn: list[_F],
+    hours: float,
+    meters: float,
+    start: dt.datetime,
+    shape: Shape,
 ) -> Storm:
     def at(minutes: float) -> dt.datetime:
         return start + dt.timedelta(minutes=minutes)
@@ -502,8 +564,8 @@ def _assemble(
                 minutes_off[fid] += b - a
                 dark_at[fid] = min(a, dark_at.get(fid, a))
                 if seg not in shares:  # the same for every customer of the stretch: worked out once
-                    shares[seg] = _call_share(by_id[fid].level, at(a), b - a, fresh)
-                _customer_evidence(rng, raw, a, b, fid, fresh, has_meter[c], shares[seg], area, c)
+                    shares[seg] = _call_share(by_id[fid].level, at(a), b - a, fresh, shape)
+                _customer_evidence(rng, raw, a, b, fid, fresh, has_meter[c], shares[seg], area, c, shape)
 
     raw.sort(key=lambda r: (r[0], r[3], r[1]))
     events: list[Evidence | Restoration] = []
@@ -542,18 +604,18 @@ def _assemble(
     return Storm(start, at(end), faults, events, truth)
 
 
-def _call_share(level: str, dark_from: dt.datetime, minutes: float, fresh: bool) -> tuple[float, float]:
+def _call_share(level: str, dark_from: dt.datetime, minutes: float, fresh: bool, shape: Shape) -> tuple[float, float]:
     """(chance to call, chance to call again after each call) for one customer of one stretch of darkness."""
     if level == CUSTOMER:
         return DROP_CALL_SHARE, DROP_REPEAT_CALL_SHARE
-    p = CALL_SHARE
+    p = shape.call_share
     if _is_night(dark_from):
         p *= NIGHT_FACTOR
     if minutes > LONG_OUTAGE_MIN:
         p *= LONG_FACTOR
     if not fresh:
         p *= STILL_DARK_FACTOR
-    return p, REPEAT_CALL_SHARE
+    return p, shape.repeat_call_share
 
 
 def _customer_evidence(
@@ -567,12 +629,13 @@ def _customer_evidence(
     share: tuple[float, float],
     area: str,
     c: str,
+    shape: Shape,
 ) -> None:
     """The calls and the meter event of customer `c` for one stretch [a, b) of darkness caused by fault `fid`."""
     if meter and fresh:  # a meter gasps when its power goes, not while it stays off
         u = rng.random()
-        if u >= METER_LOST:
-            if u < METER_LOST + METER_LATE:
+        if u >= shape.meter_lost:
+            if u < shape.meter_lost + shape.meter_late:
                 t = a + _lognormal(rng, METER_LATE_MEDIAN_MIN, METER_LATE_SIGMA)
             else:
                 t = a + (1.0 + rng.expovariate(1.0 / METER_PROMPT_MEAN_S)) / 60.0
@@ -581,7 +644,7 @@ def _customer_evidence(
     p, again = share
     if rng.random() >= p:
         return
-    t = a + _lognormal(rng, CALL_DELAY_MEDIAN_MIN, CALL_DELAY_SIGMA)
+    t = a + _lognormal(rng, shape.call_delay_median_min, shape.call_delay_sigma)
     while t < b:  # nobody calls once the power is back
         raw.append((t, CALL, area, c, fid))
         if rng.random() >= again:
@@ -752,11 +815,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--feeders", type=int, default=50)
     parser.add_argument("--hours", type=float, default=12.0)
-    parser.add_argument("--intensity", type=float, default=0.15)
+    parser.add_argument("--intensity", type=float, default=None, help="faults per feeder-hour (default: the shape's)")
     parser.add_argument("--meters", type=float, default=0.1)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="typhoon", help="caller and fault behaviour")
     args = parser.parse_args(argv)
     network = city(args.seed, feeders=args.feeders)
-    s = storm(network, args.seed, hours=args.hours, intensity=args.intensity, meters=args.meters)
+    shape, shape_intensity = SHAPES[args.shape]
+    intensity = shape_intensity if args.intensity is None else args.intensity
+    s = storm(network, args.seed, hours=args.hours, intensity=intensity, meters=args.meters, shape=shape)
     print(summary(network, s))
 
 

@@ -92,6 +92,48 @@ def test_evidence_across_most_of_the_recloser_moves_the_prediction_up() -> None:
     assert sorted(p.evidence) == ["e1", "e2", "e3", "e4"]
 
 
+def test_calls_from_three_branches_at_once_are_the_recloser_above_them() -> None:
+    engine = Predictor(feeder())
+    engine.add(call(1, 0, "A1"))
+    engine.add(call(2, 2, "B1a"))
+    p = engine.add(call(3, 4, "C1"))
+    # Silent A2, A3, B2, C2 (295 customers) at 3 reports per 420 dark customers: about 2 reports expected and none
+    # came — but the alternative is three faults on three branches in the same four minutes.
+    assert (p.level, p.element) == (DEVICE, "R1") and len(engine.open()) == 1
+    # One caller each from two 台区 of one branch are that branch's fuse, never the recloser above it.
+    engine = Predictor(feeder())
+    engine.add(call(1, 0, "C1"))
+    assert engine.add(call(2, 1, "C2")).element == "S1"
+
+
+def test_a_branch_already_dark_is_not_silence_against_the_device_above() -> None:
+    engine = Predictor(feeder())
+    fuse = engine.add(call(1, 0, "A1"))
+    fuse = engine.add(call(2, 1, "A2"))
+    assert fuse.element == "FA"
+    # Forty minutes later nine customers below S1 report, then one below FB. Were R1 out, FA's 185 customers could
+    # not have told us: they were dark already. Counted as silent (7 reports expected, at 10 per 410 dark
+    # customers) they would keep R1 from being predicted.
+    for i in range(9):
+        engine.add(call(10 + i, 40 + i, ("C1", "C2")[i % 2]))
+    p = engine.add(call(19, 50, "B2"))
+    assert (p.level, p.element) == (DEVICE, "R1")
+    assert engine.predictions[fuse.id].open and engine.predictions[fuse.id].element == "FA"
+    assert engine.add(call(30, 60, "A3")).id == fuse.id  # FA's late callers still join the older fault
+
+
+def test_meters_that_gasp_later_are_another_fault_than_the_calls_before_them() -> None:
+    engine = Predictor(feeder())
+    engine.add(call(1, 0, "A1"))
+    fuse = engine.add(call(2, 1, "A2"))
+    # Twenty minutes later meters gasp across S1 and FB: within the call window of FA's callers, but a meter gasps
+    # within seconds, so that outage began twenty minutes after FA's customers were already calling.
+    for i, area in enumerate(["C1", "C2", "B1a", "B2", "C1", "C2"]):
+        p = engine.add(call(10 + i, 20 + i * 0.05, area, source=METER))
+    assert (p.level, p.element) == (DEVICE, "R1") and sorted(p.evidence) == [f"e{10 + i}" for i in range(6)]
+    assert (fuse.level, fuse.element, sorted(fuse.evidence)) == (DEVICE, "FA", ["e1", "e2"])
+
+
 def test_calls_an_hour_apart_are_not_one_fault() -> None:
     engine = Predictor(feeder())
     engine.add(call(1, 0, "A1"))
@@ -162,7 +204,8 @@ def test_thresholds_are_rules_not_constants() -> None:
     net = feeder()
     events = [call(1, 0, "A1"), call(2, 1, "A2")]
     strict = Rules(min_areas={**Rules().min_areas, "fuse": 3})
-    assert {p.level for p in predict(net, events, Rules(max_silent={**Rules().max_silent, "fuse": 0.0}))} == {CUSTOMER}
+    quiet = Rules(max_silent={**Rules().max_silent, "fuse": 0.0}, silent_per_branch=0.0)
+    assert {p.level for p in predict(net, events, quiet)} == {CUSTOMER}
     assert {p.level for p in predict(net, events, strict)} == {CUSTOMER}
     assert {p.element for p in predict(net, events)} == {"FA"}
 

@@ -298,3 +298,31 @@ def test_the_command_line_prints_the_storm_shape(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     for heading in ("faults by kind", "evidence by source", "callers:", "first-call delay"):
         assert heading in out
+
+
+# ---- shapes --------------------------------------------------------------------------------------------------------
+
+
+def test_shapes_change_how_customers_call_and_the_default_shape_is_the_documented_storm() -> None:
+    net, s = small()
+    assert sg.storm(net, 3, shape=sg.Shape()).events == s.events
+    assert sg.SHAPES["typhoon"] == (sg.Shape(), 0.15)
+
+    def callers(storm: sg.Storm) -> int:
+        return len({(storm.truth[e.id], e.customer) for e in storm.evidence if e.source == CALL})
+
+    slow = sg.storm(net, 3, shape=sg.SHAPES["slow-callers"][0])
+    assert statistics.median(sg.first_call_delays(slow)) > 2 * statistics.median(sg.first_call_delays(s))
+    few = sg.storm(net, 3, shape=sg.SHAPES["few-callers"][0])
+    assert callers(few) < 0.5 * callers(s)
+    shape, intensity = sg.SHAPES["many-at-once"]
+    busy = sg.storm(net, 3, intensity=intensity, shape=shape)
+    companions = Counter(f.origin for f in busy.faults)["companion"]
+    assert len(busy.faults) > 2 * len(s.faults) and companions > 3 * Counter(f.origin for f in s.faults)["companion"]
+
+
+def test_the_command_line_draws_a_named_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    sg.main(["--seed", "2", "--feeders", "10", "--shape", "few-callers", "--meters", "0"])
+    assert "evidence by source: call" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        sg.main(["--shape", "drizzle"])
