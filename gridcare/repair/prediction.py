@@ -431,10 +431,21 @@ class Predictor:
 
     # ---- kept elsewhere (the online path) ------------------------------------------------------------------------
 
-    def load(self, predictions: Iterable[tuple[Prediction, str]], evidence: Iterable[Evidence]) -> None:
+    def load(
+        self,
+        predictions: Iterable[tuple[Prediction, str]],
+        evidence: Iterable[Evidence],
+        restored: Iterable[Prediction] = (),
+    ) -> None:
         """Take up open predictions kept outside the engine (the repair services keep them in the database), each
-        with the 台区 of its customer for customer-level ones, and the evidence they hold. Predictions made from
-        here on get negative ids, for the keeper to give them its own keys."""
+        with the 台区 of its customer for customer-level ones, and the evidence they hold; `restored` are recently
+        restored 台区 or device predictions (level, element, first_at, restored_at suffice), whose dark spells
+        weigh the silent-台区 test as they do offline. Predictions made from here on get negative ids, for the
+        keeper to give them its own keys."""
+        for p in restored:
+            if p.level != CUSTOMER and p.restored_at is not None:
+                if (p.level == DEVICE and p.element in self.network.devices) or p.element in self.network.areas:
+                    self._remember_dark(p)
         for e in evidence:
             self.evidence[e.id] = e
         for p, area in predictions:

@@ -132,6 +132,26 @@ def _fields(p: Prediction, engine: Predictor, topo: topology.Topology) -> dict[s
     }
 
 
+def _restored_since(
+    feeder_pk: int, horizon: dt.datetime, topo: topology.Topology, device_code: dict[int, str]
+) -> list[Prediction]:
+    """The feeder's 台区 and device outages restored after `horizon`: what was dark, from when to when."""
+    rows = ProbableOutage.objects.filter(
+        state=OutageState.RESTORED, feeder_id=feeder_pk, restored_at__gt=horizon
+    ).exclude(level=OutageLevel.SERVICE_POINT)
+    found = []
+    for r in rows.only("pk", "level", "transformer_area_id", "device_id", "feeder_id", "first_call_at", "restored_at"):
+        if r.level == OutageLevel.TRANSFORMER_AREA:
+            level, element = AREA, topo.area_code.get(r.transformer_area_id or 0, "")
+        elif r.device_id is not None:
+            level, element = DEVICE, device_code.get(r.device_id, "")
+        else:
+            feeder = next((code for code, pk in topo.feeder_pk.items() if pk == r.feeder_id), "")
+            level, element = DEVICE, topology.virtual_source(feeder)
+        found.append(Prediction(r.pk, level, element, r.first_call_at, restored_at=r.restored_at))
+    return found
+
+
 def place(evidence: Evidence, *, now: dt.datetime) -> ProbableOutage | None:
     """Place one piece of evidence (its ticket or meter row already saved); returns the outage holding it, or None
     when its 台区 is not fed now (the caller keeps it as an outage of its own). Call inside a transaction."""
@@ -147,7 +167,8 @@ def place(evidence: Evidence, *, now: dt.datetime) -> ProbableOutage | None:
     device_code = {pk: code for code, pk in topo.device_pk.items()}
     loaded = [x for r in rows.values() if (x := _as_prediction(r, held[r.pk], topo, device_code)) is not None]
     engine = Predictor(topo.network)
-    engine.load(loaded, every)
+    horizon = min([evidence.at, *(p.first_at for p, _area in loaded)])
+    engine.load(loaded, every, _restored_since(feeder_pk, horizon, topo, device_code))
     before = {p.id: (p.level, p.element, frozenset(p.evidence)) for p, _area in loaded}
     holder = engine.add(evidence)
     return _write_back(engine, before, rows, topo, now).get(holder.id)
