@@ -7,8 +7,9 @@ hangs from its feeder's outlet breaker (the device of that feeder with no upstre
 
 Building the city's tree costs a few queries and, at 1,000 feeders, tens of milliseconds, so it is cached per
 process and rebuilt when the topology's version changes: devices or 台区 added or removed, a switching
-operation recorded, or a device opened or closed (`version()` is one cheap aggregate query per table). Customer
-counts per 台区 only weigh the "silent 台区" test, so they are refreshed with the rest or after `COUNTS_TTL`.
+operation recorded, a device opened or closed, or the network re-imported (`version()` is one cheap aggregate
+query per table). Customer counts per 台区 only weigh the "silent 台区" test, so they are refreshed with the rest
+or after `COUNTS_TTL`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
 
+from gridcare.core.models import Event
 from gridcare.grid import network as net
 from gridcare.grid.models import Feeder, GridDevice, ServicePoint, SwitchingOperation, TransformerArea
 
 VIRTUAL_PREFIX = "feeder:"
+IMPORT_ACTION = "network.import"  # the audit event of a network import (gridcare.grid.imports) that changed it
 COUNTS_TTL = 600.0  # seconds
 
 
@@ -52,17 +55,38 @@ class Topology:
 
 
 def version() -> tuple[object, ...]:
+    # A re-import moves devices and 台区 without adding rows or opening anything: its audit event is the change.
+    i = Event.objects.filter(action=IMPORT_ACTION).aggregate(top=Max("id"))
     d = GridDevice.objects.aggregate(n=Count("id"), top=Max("id"), opened=Count("id", filter=Q(is_open=True)))
     a = TransformerArea.objects.aggregate(n=Count("id"), top=Max("id"))
     s = SwitchingOperation.objects.aggregate(top=Max("id"))
     f = Feeder.objects.aggregate(n=Count("id"), top=Max("id"))
-    return (d["n"], d["top"], d["opened"], a["n"], a["top"], s["top"], f["n"], f["top"])
+    return (d["n"], d["top"], d["opened"], a["n"], a["top"], s["top"], f["n"], f["top"], i["top"])
 
 
-def build() -> Topology:
-    v = version()
+@dataclass(frozen=True)
+class Parts:
+    """The stored arrangement as `grid.network` takes it: the inputs of `energised()` and `loops()`."""
+
+    devices: list[net.Device]
+    links: list[net.Link]
+    areas: list[net.Area]
+    opened: list[str]  # devices open now
+    normally_open: list[str]  # devices open in the normal running arrangement
+    device_pk: dict[str, int]
+    area_pk: dict[str, int]
+    feeder_pk: dict[str, int]
+
+
+def parts(*, customers: bool = True) -> Parts:
+    """Read the network below the feeders as stored now (`customers=False` skips counting them per 台区: the
+    switching service only asks whether an arrangement is radial)."""
     feeders = dict(Feeder.objects.values_list("pk", "code"))
-    rows = list(GridDevice.objects.values("pk", "code", "kind", "feeder_id", "upstream_id", "tie_to_id", "is_open"))
+    rows = list(
+        GridDevice.objects.values(
+            "pk", "code", "kind", "feeder_id", "upstream_id", "tie_to_id", "is_open", "normally_open"
+        )
+    )
     code_of = {r["pk"]: r["code"] for r in rows}
     devices: list[net.Device] = []
     links: list[net.Link] = []
@@ -80,10 +104,14 @@ def build() -> Topology:
         if pk not in outlet:
             devices.append(net.Device(virtual_source(code), "breaker", None, code))
             outlet[pk] = virtual_source(code)
-    counts = dict(
-        ServicePoint.objects.values("transformer_area_id")
-        .annotate(n=Count("id"))
-        .values_list("transformer_area_id", "n")
+    counts = (
+        dict(
+            ServicePoint.objects.values("transformer_area_id")
+            .annotate(n=Count("id"))
+            .values_list("transformer_area_id", "n")
+        )
+        if customers
+        else {}
     )
     areas: list[net.Area] = []
     area_pk: dict[str, int] = {}
@@ -91,14 +119,28 @@ def build() -> Topology:
         device = code_of[device_id] if device_id is not None else outlet[feeder_id]
         areas.append(net.Area(code, device, max(counts.get(pk, 0), 1)))
         area_pk[code] = pk
-    opened = [r["code"] for r in rows if r["is_open"]]
-    tree = net.energised(devices, links, areas, opened)
-    return Topology(
-        network=tree,
+    return Parts(
+        devices=devices,
+        links=links,
+        areas=areas,
+        opened=[r["code"] for r in rows if r["is_open"]],
+        normally_open=[r["code"] for r in rows if r["normally_open"]],
         device_pk={r["code"]: r["pk"] for r in rows},
         area_pk=area_pk,
-        area_code={pk: code for code, pk in area_pk.items()},
         feeder_pk={code: pk for pk, code in feeders.items()},
+    )
+
+
+def build() -> Topology:
+    v = version()
+    p = parts()
+    tree = net.energised(p.devices, p.links, p.areas, p.opened)
+    return Topology(
+        network=tree,
+        device_pk=p.device_pk,
+        area_pk=p.area_pk,
+        area_code={pk: code for code, pk in p.area_pk.items()},
+        feeder_pk=p.feeder_pk,
         version=v,
     )
 
