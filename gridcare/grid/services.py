@@ -69,7 +69,7 @@ def device_switch(
         if not _tied_feeders(device.pk) <= locked:
             # An import tied this part of the network to another feeder while we waited for the locks.
             raise Conflict("线路网络刚刚被修改，请刷新后重试")
-        dev = GridDevice.objects.select_for_update().select_related("feeder").get(pk=device.pk)
+        dev = GridDevice.objects.select_for_update(of=("self",)).select_related("feeder").get(pk=device.pk)
         if dev.is_open == opened:
             state = "断开" if opened else "合上"
             raise Conflict(f"{dev.get_kind_display()} {dev.code} 已经是{state}状态，无需操作", field="open")
