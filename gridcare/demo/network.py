@@ -13,12 +13,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from gridcare.demo.plan import Topology
+
+class Topology(Protocol):
+    """What this module reads of `gridcare.demo.plan.Topology` (which imports this module, so not imported here)."""
+
+    ss_lat: np.ndarray
+    ss_lon: np.ndarray
+    fd_ss: np.ndarray
+    fd_code: list[str]
+    fd_name: list[str]
+    ta_fd: np.ndarray
+    ta_district: np.ndarray
+    ta_lat: np.ndarray
+    ta_lon: np.ndarray
+    ta_code: list[str]
+    ta_place: list[str]
+
 
 RECLOSER_SHARE = {"urban": 0.15, "rural": 0.5, "remote": 0.5}
 MAIN_SHARE = 0.35  # 台区 tapped straight off the main line; the rest sit on branch lines
