@@ -145,6 +145,9 @@ def test_the_feeder_page_draws_the_schematic_with_states_and_escaped_names(
     client.force_login(city.agent)
     page = client.get(f"/grid/feeders/{net.a.code}/").content.decode()
     assert "<svg" in page and "/switch/" not in page
+    # The south centre's dispatcher does not see the north centre's feeders at all.
+    client.force_login(city.dispatcher_south)
+    assert client.get(f"/grid/feeders/{net.a.code}/").status_code == 404
 
 
 def test_the_confirmation_page_says_what_will_happen_and_posting_it_switches(
