@@ -113,7 +113,7 @@ def main() -> int:
             "",
             "rows:",
             f"  customers / service points / contacts: {n:,} each; {summary.transformer_areas:,} transformer areas, "
-            f"{summary.feeders} feeders, {summary.substations} substations",
+            f"{summary.feeders} feeders ({summary.grid_devices:,} devices), {summary.substations} substations",
             f"  daily_kwh {summary.daily_kwh_rows:,}, load_96 {summary.load_96_rows:,}, payments "
             f"{summary.payment_rows:,}",
             "sizes:",

@@ -174,6 +174,9 @@ GRIDCARE_PHONE_VISIBLE_ROLES = env_list(
 GRIDCARE_TOKEN_CACHE_SECONDS = env_int("GRIDCARE_TOKEN_CACHE_SECONDS", 15, minimum=0)
 # A repair call's end (A) may lie at most this long before its order; older is a data error, not a late order.
 GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES = env_int("GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES", 120, minimum=1)
+# How often a process asks whether the network below the feeder changed (grid.topology): a switching operation
+# made in another process is seen by outage prediction within this long. 0: on every event.
+GRIDCARE_TOPOLOGY_RECHECK_MS = env_int("GRIDCARE_TOPOLOGY_RECHECK_MS", 1000, minimum=0)
 # A vehicle's GPS fix older than this does not place it for ranking: it is ranked from its home position.
 GRIDCARE_GPS_STALE_MINUTES = env_int("GRIDCARE_GPS_STALE_MINUTES", 30, minimum=1)
 # How outage prediction asks meters whether they have power: "simulated" (answers from the stored meter events) or

@@ -20,3 +20,5 @@ if not os.environ.get("GRIDCARE_VAR_DIR"):
 from gridcare.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# Tests build the network and call at once: prediction must see every change (production looks once a second).
+GRIDCARE_TOPOLOGY_RECHECK_MS = 0

@@ -133,6 +133,8 @@ ROWS: list[Row] = [
         set(),
         body={"event_id": "{code}", "meter_no": "matrix-meter", "kind": "last_gasp", "at": 1700000000},
     ),
+    # Switching (倒闸操作) on a feeder held by the user's own unit; no role reaches another unit's feeder
+    row("POST", "/api/v1/grid/devices/{code}/switch", "device", {DI, SL}, body={"open": True, "note": "矩阵"}),
     # Outage notices
     row(
         "POST",
@@ -227,6 +229,7 @@ ROWS: list[Row] = [
     row("POST", "/notices/outages/{pk}/publish/", "outage", {DI, SL}, {SL}, body={"channels": ["inapp"]}),
     row("POST", "/workorders/new/", "", {A, SL}, body={"category": "", "description": ""}),
     row("POST", "/notices/follow-ups/{pk}/done/", "follow_up", {SL}, {SL}, body={"note": "已电话联系"}),
+    row("POST", "/grid/devices/{code}/switch/", "device", {DI, SL}, body={"note": "矩阵"}),
 ]
 
 # POSTs that change nothing (a computation or a preview) or are not called by people (a gateway's receipt, with its
@@ -368,6 +371,18 @@ class World:
         )
         return {"outage_id": outage.pk, "pk": outage.pk}
 
+    def device(self, role: str, kind: str) -> dict[str, Any]:
+        """A closed sectionaliser below the outlet of a feeder held by the acting user's own unit ("own"; the north
+        centre for administrators) or by the south centre ("other")."""
+        from gridcare.grid.models import GridDevice
+
+        unit = (self.users[role].unit or self.city.north) if kind == "own" else self.city.south
+        feeder = f.make_network(unit, areas=1).feeder
+        n = next(self.seq)
+        outlet = GridDevice.objects.create(code=f"M-CB{n}", name="出口", kind="breaker", feeder=feeder)
+        GridDevice.objects.create(code=f"M-S{n}", name="分段", kind="sectionaliser", feeder=feeder, upstream=outlet)
+        return {"code": f"M-S{n}"}
+
     def customer(self, kind: str) -> dict[str, Any]:
         c = self.city.north_customer if self._north(kind) else self.city.south_customer
         return {"account_no": c.account_no, "channel": "sms"}
@@ -418,7 +433,8 @@ class World:
     def params(self, r: Row, role: str, kind: str) -> dict[str, Any]:
         made: dict[str, Any] = {"code": f"matrix_{next(self.seq)}", "start": _at(72), "end": _at(74), "now": _at(0)}
         if r.obj:
-            made.update(getattr(self, r.obj)(role, kind) if r.obj == "order" else getattr(self, r.obj)(kind))
+            by_role = r.obj in ("order", "device")
+            made.update(getattr(self, r.obj)(role, kind) if by_role else getattr(self, r.obj)(kind))
         if r.obj == "" and "{feeder}" in str(r.body):
             made.update(self.feeder("own"))
         if "/tags/draft/tags/" in r.path:  # a draft tag needs its category; deleting one needs the tag

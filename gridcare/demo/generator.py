@@ -40,7 +40,7 @@ from gridcare.demo.plan import (
 )
 from gridcare.demo.spec import ACTOR, DEMO_PASSWORD, DISTRICTS, GPS_PREFIX, SITES, UNITS, USERS, demo_logins
 from gridcare.gps.models import Device
-from gridcare.grid.models import District, Feeder, ServicePoint, Substation, TransformerArea
+from gridcare.grid.models import District, Feeder, GridDevice, ServicePoint, Substation, TransformerArea
 from gridcare.org.models import OrgUnit, Site, User
 from gridcare.org.services import ManagerSpec, orgunit_create, password_check, site_create, user_create
 from gridcare.repair.models import Vehicle
@@ -82,6 +82,7 @@ class DemoSummary:
     districts: int
     substations: int
     feeders: int
+    grid_devices: int
     transformer_areas: int
     service_points: int
     contacts: int
@@ -175,7 +176,7 @@ def _create_org(plan: CityPlan) -> tuple[dict[str, Site], dict[str, OrgUnit], li
 
 def _load_network(plan: CityPlan, units: dict[str, OrgUnit]) -> tuple[dict[str, int], list[Event]]:
     topo = plan.topology
-    ids = {m.__name__: bulk.next_id(m) for m in (District, Substation, Feeder, TransformerArea)}
+    ids = {m.__name__: bulk.next_id(m) for m in (District, Substation, Feeder, GridDevice, TransformerArea)}
     district_unit = [units[d.repair_center].pk for d in plan.districts]
     events = []
     d0 = ids["District"]
@@ -218,11 +219,34 @@ def _load_network(plan: CityPlan, units: dict[str, OrgUnit]) -> tuple[dict[str, 
         ),
     )
     events.append(_events(plan, Feeder, f0, n_fd))
+    # The network below the feeders: ids are known up front, so upstreams and ties are written in the same rows
+    # (the foreign keys are checked at commit).
+    g0 = ids["GridDevice"]
+    net = plan.network
+    n_dev = bulk.insert_rows(
+        GridDevice,
+        ["id", "code", "name", "kind", "feeder", "upstream", "tie_to", "normally_open", "is_open", "lat", "lon"],
+        zip(
+            range(g0, g0 + len(net.code)),
+            net.code,
+            net.name,
+            net.kind,
+            [f0 + f for f in net.feeder.tolist()],
+            [g0 + u if u >= 0 else None for u in net.upstream.tolist()],
+            [g0 + t if t >= 0 else None for t in net.tie_to.tolist()],
+            net.normally_open.tolist(),
+            net.normally_open.tolist(),  # the demo starts in its normal running arrangement
+            net.lat.tolist(),
+            net.lon.tolist(),
+            strict=True,
+        ),
+    )
+    events.append(_events(plan, GridDevice, g0, n_dev, ties=int(net.normally_open.sum())))
     t0 = ids["TransformerArea"]
     ta_d = topo.ta_district.tolist()
     n_ta = bulk.insert_rows(
         TransformerArea,
-        ["id", "code", "name", "feeder", "rated_kva", "lat", "lon", "district", "unit"],
+        ["id", "code", "name", "feeder", "rated_kva", "lat", "lon", "district", "unit", "device"],
         zip(
             range(t0, t0 + len(ta_d)),
             topo.ta_code,
@@ -233,6 +257,7 @@ def _load_network(plan: CityPlan, units: dict[str, OrgUnit]) -> tuple[dict[str, 
             topo.ta_lon.tolist(),
             [d0 + d for d in ta_d],
             [district_unit[d] for d in ta_d],
+            [g0 + g if g >= 0 else None for g in net.ta_device.tolist()],
             strict=True,
         ),
     )
@@ -514,7 +539,18 @@ def build_demo_city(
                 v0, n_vehicles = _load_vehicles(plan, units)
                 events.append(_events(plan, Vehicle, v0, n_vehicles))
                 bulk.reset_sequences(
-                    [District, Substation, Feeder, TransformerArea, ServicePoint, Customer, Contact, Device, Vehicle]
+                    [
+                        District,
+                        Substation,
+                        Feeder,
+                        GridDevice,
+                        TransformerArea,
+                        ServicePoint,
+                        Customer,
+                        Contact,
+                        Device,
+                        Vehicle,
+                    ]
                 )
                 db_seconds = time.perf_counter() - db_started
                 result = export.result()  # a failed export rolls the database back too
@@ -555,6 +591,7 @@ def build_demo_city(
         districts=len(plan.districts),
         substations=len(plan.topology.ss_code),
         feeders=len(plan.topology.fd_code),
+        grid_devices=len(plan.network.code),
         transformer_areas=len(plan.topology.ta_code),
         service_points=plan.n,
         contacts=plan.n,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gridcare.demo import names
+from gridcare.demo.network import Network, plan_network
 from gridcare.demo.spec import DISTRICTS, UNITS, DistrictSpec
 
 MAX_CUSTOMERS = 3_000_000  # account numbers carry a 7-digit sequence per district
@@ -37,6 +38,7 @@ HV_KVA_10 = np.array([200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000,
 
 # One stream per concern; numbers are arbitrary but must never change.
 STREAM_TOPOLOGY, STREAM_CUSTOMERS, STREAM_TEXT, STREAM_USAGE, STREAM_ORG = 11, 12, 13, 14, 15
+STREAM_NETWORK = 16  # the devices below the feeders (gridcare.demo.network)
 STREAM_WEATHER, STREAM_DAILY, STREAM_PAYMENTS, STREAM_LOAD96 = 21, 22, 23, 24
 
 
@@ -159,6 +161,7 @@ class CityPlan:
     topology: Topology
     customers: Customers
     vehicles: Vehicles
+    network: Network
     managers: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # unit code → (name, phone, title)
 
     @property
@@ -563,6 +566,7 @@ def plan_city(*, seed: int, customers: int, data_end: dt.date) -> CityPlan:
     topo = _topology(seed, _district_counts(customers))
     cust = _customers(seed, topo, data_end)
     vehicles, managers = _org(seed)
+    network = plan_network(rng_for(seed, STREAM_NETWORK), topo, [d.area_class for d in DISTRICTS])
     return CityPlan(
         seed=seed,
         data_end=data_end,
@@ -570,5 +574,6 @@ def plan_city(*, seed: int, customers: int, data_end: dt.date) -> CityPlan:
         topology=topo,
         customers=cust,
         vehicles=vehicles,
+        network=network,
         managers=managers,
     )

@@ -185,9 +185,24 @@ def energised(
     return Network(tree, fed_areas)
 
 
-def loops(devices: Iterable[Device], links: Iterable[Link], open_devices: Iterable[str]) -> list[str]:
-    """What closing devices would do wrong: a radial network must have no ring (合环) and no two feeders in
-    parallel. Returns one message per problem, naming a device of it (empty: the arrangement is radial)."""
+@dataclass(frozen=True)
+class Loop:
+    """One way an arrangement is not radial: a ring (合环) closed by the link between `devices`, or `feeders` whose
+    sources one closed path joins (parallel feeders); `devices` then names every source in that path."""
+
+    kind: str  # "ring" or "parallel"
+    devices: tuple[str, ...]
+    feeders: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        if self.kind == "ring":
+            return f"{self.devices[0]}–{self.devices[1]} closes a ring"
+        return f"feeders {', '.join(self.feeders)} would run in parallel"
+
+
+def loop_problems(devices: Iterable[Device], links: Iterable[Link], open_devices: Iterable[str]) -> list[Loop]:
+    """`loops()` as data, for callers that name the devices in their own words (imports, the switching service)."""
     by_id = {d.id: d for d in devices}
     opened = set(open_devices)
     root = {d: d for d in by_id}
@@ -198,20 +213,27 @@ def loops(devices: Iterable[Device], links: Iterable[Link], open_devices: Iterab
             x = root[x]
         return x
 
-    problems: list[str] = []
+    problems: list[Loop] = []
     for link in links:
         if link.a in opened or link.b in opened:
             continue  # an open device carries nothing between its sides
         ra, rb = find(link.a), find(link.b)
         if ra == rb:
-            problems.append(f"{link.a}–{link.b} closes a ring")
+            problems.append(Loop("ring", (link.a, link.b)))
             continue
         root[ra] = rb
-    sources: dict[str, list[str]] = defaultdict(list)
+    sources: dict[str, list[Device]] = defaultdict(list)
     for d in by_id.values():
         if d.feeder and d.id not in opened:
-            sources[find(d.id)].append(d.feeder)
-    for feeders in sources.values():
-        if len(feeders) > 1:
-            problems.append(f"feeders {', '.join(sorted(feeders))} would run in parallel")
+            sources[find(d.id)].append(d)
+    for group in sources.values():
+        if len(group) > 1:
+            ordered = sorted(group, key=lambda d: str(d.feeder))
+            problems.append(Loop("parallel", tuple(d.id for d in ordered), tuple(str(d.feeder) for d in ordered)))
     return problems
+
+
+def loops(devices: Iterable[Device], links: Iterable[Link], open_devices: Iterable[str]) -> list[str]:
+    """What closing devices would do wrong: a radial network must have no ring (合环) and no two feeders in
+    parallel. Returns one message per problem, naming a device of it (empty: the arrangement is radial)."""
+    return [p.message for p in loop_problems(devices, links, open_devices)]

@@ -7,9 +7,11 @@ hangs from its feeder's outlet breaker (the device of that feeder with no upstre
 
 Building the city's tree costs a few queries and, at 1,000 feeders, tens of milliseconds, so it is cached per
 process and rebuilt when the topology's version changes: devices, 台区 or service points added, a device or 台区
-re-hung, a switching operation recorded, or a device opened or closed (`version()` is one aggregate query per
-table). Customers moved between existing service points are not noticed at once: counts per 台区 only weigh the
-"silent 台区" test, and the tree is rebuilt anyway after `COUNTS_TTL`.
+re-hung, a switching operation recorded, a device opened or closed, or the network re-imported (`version()` is
+one aggregate query per table). The version is looked at most every `GRIDCARE_TOPOLOGY_RECHECK_MS` (a second by
+default) per process, so a switching operation in another process is seen within that long; the process that
+switched forgets its tree at once. Customers moved between existing service points are not noticed at once:
+counts per 台区 only weigh the "silent 台区" test, and the tree is rebuilt anyway after `COUNTS_TTL`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import threading
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 
+from gridcare.core.models import Event
 from gridcare.grid import network as net
 from gridcare.grid.models import Feeder, GridDevice, ServicePoint, SwitchingOperation, TransformerArea
 
 VIRTUAL_PREFIX = "feeder:"
+IMPORT_ACTION = "network.import"  # the audit event of a network import (gridcare.grid.imports) that changed it
 COUNTS_TTL = 600.0  # seconds
 
 
@@ -53,8 +58,10 @@ class Topology:
 
 
 def version() -> tuple[object, ...]:
-    # Sums of the parent keys notice a device or 台区 re-hung by an import; the service points' highest id notices
-    # customers connected (an index lookup, where a count over a million rows would cost every event 20 ms).
+    # Sums of the parent keys notice a device or 台区 re-hung; the service points' highest id notices customers
+    # connected (an index lookup, where a count over a million rows would cost every event 20 ms); a re-import
+    # that moves devices without adding rows or opening anything is noticed by its audit event.
+    i = Event.objects.filter(action=IMPORT_ACTION).aggregate(top=Max("id"))
     d = GridDevice.objects.aggregate(
         n=Count("id"), top=Max("id"), opened=Count("id", filter=Q(is_open=True)), up=Sum("upstream_id")
     )
@@ -63,25 +70,34 @@ def version() -> tuple[object, ...]:
     f = Feeder.objects.aggregate(n=Count("id"), top=Max("id"))
     sp = ServicePoint.objects.aggregate(top=Max("id"))
     return (
-        d["n"],
-        d["top"],
-        d["opened"],
-        d["up"],
-        a["n"],
-        a["top"],
-        a["hung"],
-        a["fed"],
-        s["top"],
-        f["n"],
-        f["top"],
-        sp["top"],
-    )
+        d["n"], d["top"], d["opened"], d["up"], a["n"], a["top"], a["hung"], a["fed"],
+        s["top"], f["n"], f["top"], sp["top"], i["top"],
+    )  # fmt: skip
 
 
-def build() -> Topology:
-    v = version()
+@dataclass(frozen=True)
+class Parts:
+    """The stored arrangement as `grid.network` takes it: the inputs of `energised()` and `loops()`."""
+
+    devices: list[net.Device]
+    links: list[net.Link]
+    areas: list[net.Area]
+    opened: list[str]  # devices open now
+    normally_open: list[str]  # devices open in the normal running arrangement
+    device_pk: dict[str, int]
+    area_pk: dict[str, int]
+    feeder_pk: dict[str, int]
+
+
+def parts(*, customers: bool = True) -> Parts:
+    """Read the network below the feeders as stored now (`customers=False` skips counting them per 台区: the
+    switching service only asks whether an arrangement is radial)."""
     feeders = dict(Feeder.objects.values_list("pk", "code"))
-    rows = list(GridDevice.objects.values("pk", "code", "kind", "feeder_id", "upstream_id", "tie_to_id", "is_open"))
+    rows = list(
+        GridDevice.objects.values(
+            "pk", "code", "kind", "feeder_id", "upstream_id", "tie_to_id", "is_open", "normally_open"
+        )
+    )
     code_of = {r["pk"]: r["code"] for r in rows}
     devices: list[net.Device] = []
     links: list[net.Link] = []
@@ -99,10 +115,14 @@ def build() -> Topology:
         if pk not in outlet:
             devices.append(net.Device(virtual_source(code), "breaker", None, code))
             outlet[pk] = virtual_source(code)
-    counts = dict(
-        ServicePoint.objects.values("transformer_area_id")
-        .annotate(n=Count("id"))
-        .values_list("transformer_area_id", "n")
+    counts = (
+        dict(
+            ServicePoint.objects.values("transformer_area_id")
+            .annotate(n=Count("id"))
+            .values_list("transformer_area_id", "n")
+        )
+        if customers
+        else {}
     )
     areas: list[net.Area] = []
     area_pk: dict[str, int] = {}
@@ -110,14 +130,28 @@ def build() -> Topology:
         device = code_of[device_id] if device_id is not None else outlet[feeder_id]
         areas.append(net.Area(code, device, max(counts.get(pk, 0), 1)))
         area_pk[code] = pk
-    opened = [r["code"] for r in rows if r["is_open"]]
-    tree = net.energised(devices, links, areas, opened)
-    return Topology(
-        network=tree,
+    return Parts(
+        devices=devices,
+        links=links,
+        areas=areas,
+        opened=[r["code"] for r in rows if r["is_open"]],
+        normally_open=[r["code"] for r in rows if r["normally_open"]],
         device_pk={r["code"]: r["pk"] for r in rows},
         area_pk=area_pk,
-        area_code={pk: code for code, pk in area_pk.items()},
         feeder_pk={code: pk for pk, code in feeders.items()},
+    )
+
+
+def build() -> Topology:
+    v = version()
+    p = parts()
+    tree = net.energised(p.devices, p.links, p.areas, p.opened)
+    return Topology(
+        network=tree,
+        device_pk=p.device_pk,
+        area_pk=p.area_pk,
+        area_code={pk: code for code, pk in p.area_pk.items()},
+        feeder_pk=p.feeder_pk,
         version=v,
     )
 
@@ -126,16 +160,26 @@ _lock = threading.Lock()
 _cached: tuple[Topology, float] | None = None
 
 
+_checked_at = 0.0
+
+
 def now() -> Topology:
     """The topology as it runs now (cached per process; see the module docstring)."""
-    global _cached
+    global _cached, _checked_at
+    recheck = settings.GRIDCARE_TOPOLOGY_RECHECK_MS / 1000
+    with _lock:
+        cached, fresh = _cached, time.monotonic() - _checked_at < recheck
+        if cached is not None and fresh and time.monotonic() - cached[1] < COUNTS_TTL:
+            return cached[0]
     v = version()
     with _lock:
+        _checked_at = time.monotonic()
         if _cached is not None and _cached[0].version == v and time.monotonic() - _cached[1] < COUNTS_TTL:
             return _cached[0]
     built = build()
     with _lock:
         _cached = (built, time.monotonic())
+        _checked_at = time.monotonic()
     return built
 
 

@@ -79,6 +79,9 @@ POLICY: dict[str, Rule] = {
     "repair.crew": _r({CR, DI}, Reach.HOLDER, "班组操作"),
     "repair.etr": _r({DI, SL}, Reach.HOLDER, "更新预计恢复时间", anywhere={SL}),
     "repair.predict": _r({DI, SL}, Reach.HOLDER, "确认、改判或拆分故障研判", anywhere={SL}),
+    # Switching (倒闸操作, gridcare.grid.api): the dispatchers and shift leads of the unit that holds the feeder.
+    # Nobody else's feeders, not even a 95598 shift lead's: operating another unit's network is not a floor call.
+    "grid.switch": _r({DI, SL}, Reach.HOLDER, "断开或合上线路设备（倒闸操作）"),
     # Outage notices (gridcare.notices.api): the unit responsible for the outage edits it.
     "outage.create": _r({DI, SL}, Reach.NONE, "新建停电信息"),
     "outage.edit": _r({DI, SL}, Reach.HOLDER, "修改、发布或取消停电信息", anywhere={SL}),

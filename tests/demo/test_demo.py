@@ -234,6 +234,7 @@ def test_bulk_load_leaves_one_audit_event_per_kind(city: tuple[DemoSummary, Path
         "grid.district",
         "grid.substation",
         "grid.feeder",
+        "grid.griddevice",
         "grid.transformerarea",
         "grid.servicepoint",
         "customers.customer",
@@ -319,3 +320,70 @@ def test_demo_logins_command_prints_the_table(db: None) -> None:
     assert lines[1].split() == ["username", "password", "role", "unit"]
     assert any(line.startswith("dispatch_south") and "县域供电抢修中心" in line for line in lines)
     assert "gridcare demo" in err.getvalue()
+
+
+# --- the network below the feeders ------------------------------------------------------------------------------
+
+
+def test_every_feeder_gets_a_radial_network_with_branches_fuses_and_ties() -> None:
+    from gridcare.grid.network import Device, Link, loops
+
+    p = _plan(customers=50_000)
+    net, topo = p.network, p.topology
+    assert net.code == _plan(customers=50_000).network.code  # deterministic from the seed
+    assert net.kind != _plan(seed=9, customers=50_000).network.kind  # another seed, another network
+    feeders = range(len(topo.fd_code))
+    kinds = np.array(net.kind)
+    outlets = net.feeder[(net.upstream < 0)]
+    assert sorted(outlets.tolist()) == list(feeders) and set(kinds[net.upstream < 0]) == {"breaker"}
+    up = net.upstream[net.upstream >= 0]
+    assert (net.feeder[net.upstream >= 0] == net.feeder[up]).all()  # an upstream is always on the same feeder
+    fuses = np.flatnonzero(kinds == "fuse")
+    per_feeder = np.bincount(net.feeder[fuses], minlength=len(topo.fd_code))
+    assert per_feeder.min() >= 1 and per_feeder.max() <= 4 and per_feeder.mean() > 2
+    assert set(np.flatnonzero(kinds == "fuse")) <= set(net.ta_device.tolist())  # no empty branch line
+    assert (net.ta_device >= 0).all() and (net.feeder[net.ta_device] == topo.ta_fd).all()
+    assert {"recloser", "sectionaliser"} <= set(net.kind)
+    ties = np.flatnonzero(net.tie_to >= 0)
+    assert len(ties) >= 1 and net.normally_open[ties].all() and net.normally_open.sum() == len(ties)
+    a, b = net.feeder[ties], net.feeder[net.tie_to[ties]]
+    assert (a != b).all() and (topo.fd_ss[a] == topo.fd_ss[b]).all()  # two feeders of one substation
+    devices = [
+        Device(c, k, None, str(f) if u < 0 else None)
+        for c, k, f, u in zip(net.code, net.kind, net.feeder, net.upstream, strict=True)
+    ]
+    links = [Link(net.code[u], net.code[i]) for i, u in enumerate(net.upstream.tolist()) if u >= 0]
+    links += [Link(net.code[i], net.code[t]) for i, t in enumerate(net.tie_to.tolist()) if t >= 0]
+    normally_open = [net.code[i] for i in ties]
+    assert loops(devices, links, normally_open) == []
+    assert loops(devices, links, []) != []  # closing every tie would parallel the paired feeders
+
+
+def test_the_loaded_network_is_what_the_import_accepts_and_the_topology_runs(city: tuple[DemoSummary, Path]) -> None:
+    from gridcare.core.tables import Table
+    from gridcare.grid import topology
+    from gridcare.grid.imports import network_import
+    from gridcare.grid.models import GridDevice, TransformerArea
+
+    summary, _ = city
+    assert GridDevice.objects.count() == summary.grid_devices > 0
+    assert not TransformerArea.objects.filter(device__isnull=True).exists()
+    topo = topology.now()
+    for code, feeder in TransformerArea.objects.values_list("code", "feeder__code"):
+        assert topo.feeder_of_area(code) == feeder
+    # Fed back through the import, the demo's network passes every check and changes nothing.
+    header = ["code", "name", "kind", "feeder", "upstream", "tie_to", "normally_open", "lat", "lon"]
+    rows = GridDevice.objects.values_list(
+        "code", "name", "kind", "feeder__code", "upstream__code", "tie_to__code", "normally_open", "lat", "lon"
+    )
+    table = Table(header, [(i, dict(zip(header, r, strict=True))) for i, r in enumerate(rows, start=2)])
+    areas = Table(
+        ["area", "device"],
+        [
+            (i, {"area": a, "device": d})
+            for i, (a, d) in enumerate(TransformerArea.objects.values_list("code", "device__code"), start=2)
+        ],
+    )
+    report = network_import(devices=table, areas=areas, actor="test")
+    assert report.ok, [str(p) for p in report.problems[:5]]
+    assert (report.devices_created, report.devices_updated, report.areas_changed) == (0, 0, 0)

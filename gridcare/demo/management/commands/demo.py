@@ -83,7 +83,7 @@ class Command(BaseCommand):
             + f" (database {s.db_seconds:.1f} s, analytics {s.analytics_seconds:.1f} s in parallel)\n"
             f"  org: {s.sites} sites, {s.org_units} units, {s.users} users, {s.vehicles} vehicles\n"
             f"  grid: {s.districts} districts, {s.substations} substations, {s.feeders} feeders, "
-            f"{s.transformer_areas} transformer areas\n"
+            f"{s.grid_devices} devices below them, {s.transformer_areas} transformer areas\n"
             f"  ledger: {s.customers:,} customers, {s.service_points:,} service points, {s.contacts:,} contacts\n"
             f"  analytics ({s.analytics_bytes / 1e6:,.1f} MB in {s.analytics_dir}): {s.daily_kwh_rows:,} daily kWh "
             f"rows, {s.load_96_rows:,} load points, {s.payment_rows:,} bills"
