@@ -155,14 +155,20 @@ _Z90 = NormalDist().inv_cdf(0.9)
 
 
 def _prior_quantiles(median: float, spread: float, elapsed: float) -> tuple[float, float, float]:
-    """p10, p50, p90 of a log-normal with this median and p90/p50 = spread, given that it has lasted `elapsed`."""
+    """p10, p50, p90 of a log-normal with this median and p90/p50 = spread, given that it has lasted `elapsed`.
+    Worked on the survival side (P(T > t) = (1 − q)·P(T > elapsed)), which stays exact far in the tail where
+    1 − cdf would round to 0: an outage dark ten times longer than the commitment still gets a time ahead."""
     sigma = math.log(max(spread, 1.0001)) / _Z90
-    dist = NormalDist(math.log(max(median, 1.0)), sigma)
-    already = dist.cdf(math.log(elapsed)) if elapsed > 0 else 0.0
+    mu = math.log(max(median, 1.0))
+    unit = NormalDist()
+    # erfc, not 1 − erf (as NormalDist.cdf computes it), keeps its precision down to 1e-300.
+    survives = 0.5 * math.erfc((math.log(elapsed) - mu) / sigma / math.sqrt(2)) if elapsed > 0 else 1.0
 
     def at(q: float) -> float:
-        p = min(already + q * (1.0 - already), 1.0 - 1e-9)
-        return math.exp(dist.inv_cdf(p))
+        tail = (1.0 - q) * survives
+        if not 0.0 < tail < 1.0:
+            return elapsed
+        return math.exp(mu - sigma * unit.inv_cdf(tail))
 
     return at(0.1), at(0.5), at(0.9)
 

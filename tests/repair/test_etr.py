@@ -114,6 +114,10 @@ def test_the_prior_also_moves_on_when_the_outage_outlasts_it() -> None:
     now = at(400)  # well past the 225-minute median
     est = etr.estimate(etr.History([]), FEEDER_NIGHT, phase=etr.OPEN, origin=T0, now=now, prior=URBAN_PRIOR)
     assert now < est.etr <= est.high and now <= est.low <= est.etr
+    # Far in the tail (a month dark) the estimate still lies ahead rather than collapsing onto "now".
+    month = at(30 * 24 * 60)
+    est = etr.estimate(etr.History([]), FEEDER_NIGHT, phase=etr.OPEN, origin=T0, now=month, prior=URBAN_PRIOR)
+    assert est.etr - month > dt.timedelta(hours=1)
 
 
 def test_restorations_before_the_first_call_are_ignored_as_data_errors() -> None:
