@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from gridcare.gps.models import LatestPosition, TrackPoint
@@ -18,7 +18,6 @@ from gridcare.org.scope import unit_filter
 from gridcare.repair import ranking, timing
 from gridcare.repair.models import (
     AreaTarget,
-    OutageState,
     ProbableOutage,
     RepairTicket,
     SegmentTarget,
@@ -26,6 +25,7 @@ from gridcare.repair.models import (
     VehicleAssignment,
 )
 from gridcare.repair.services import ACTIVE, open_tickets_q
+from gridcare.repair.storm_selectors import covering_outage, etr_view
 
 
 def rules() -> list[timing.SegmentRule]:
@@ -82,7 +82,15 @@ def ticket_timing(
 
 def tickets_visible(*, user: Any) -> QuerySet[RepairTicket]:
     qs = RepairTicket.objects.select_related(
-        "workorder", "workorder__customer", "repair_center", "crew", "vehicle", "outage", "transformer_area", "feeder"
+        "workorder",
+        "workorder__customer",
+        "repair_center",
+        "crew",
+        "vehicle",
+        "outage",
+        "outage__etr_detail",
+        "transformer_area",
+        "feeder",
     )
     if getattr(user, "sees_everything", False):
         return qs
@@ -236,17 +244,9 @@ def crew_queue(*, crew_ids: list[int]) -> QuerySet[VehicleAssignment]:
 
 
 def outage_for_customer(customer: Any) -> ProbableOutage | None:
-    """A live probable outage that covers the customer's 台区 or feeder, for the agent to tell the caller."""
-    sp = customer.service_point
-    if sp is None:
-        return None
-    area = sp.transformer_area
-    return (
-        ProbableOutage.objects.filter(state__in=[OutageState.OPEN, OutageState.ASSIGNED])
-        .filter(Q(transformer_area=area) | Q(level="feeder", feeder_id=area.feeder_id))
-        .order_by("-last_call_at")
-        .first()
-    )
+    """A live probable outage that covers the customer's 台区 or feeder, for the agent to tell the caller (one
+    definition with the IVR's and the one-line call's: storm_selectors.covering_outage, over outage_areas)."""
+    return covering_outage(customer)
 
 
 def known_fault_for_caller(customer: Any) -> list[tuple[dict[str, Any], int | None]]:
@@ -255,11 +255,14 @@ def known_fault_for_caller(customer: Any) -> list[tuple[dict[str, Any], int | No
     probable = outage_for_customer(customer)
     if probable is None:
         return []
+    shown = etr_view(probable)
     told = {
         "kind": "fault",
         "title": f"故障抢修中：{probable}",
         "cause": probable.cause,
         "etr": probable.etr,
+        "etr_text": shown["text"],  # with its 80 % interval and what it rests on, when estimated
         "updated": probable.etr_updated_at or probable.last_call_at,
+        "outage_id": probable.pk,
     }
     return [(told, probable.notice_outage_id)]

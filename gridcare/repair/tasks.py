@@ -6,8 +6,15 @@ import datetime as dt
 
 from gridcare.core.worker import job
 from gridcare.repair.escalation import handle_unaccepted
+from gridcare.repair.services import etr_refresh_due
 
 
 @job("repair.acceptance", queue="alerts", budget=2.0, max_rounds=100)
 def acceptance(now: dt.datetime) -> int:
     return handle_unaccepted(now)
+
+
+@job("repair.etr", queue="alerts", budget=5.0, max_rounds=50)
+def estimates(now: dt.datetime) -> int:
+    """ETRs of live outages that are new, assigned, reached by their crew, re-levelled or overdue; in batches."""
+    return etr_refresh_due(now=now)

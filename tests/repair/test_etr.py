@@ -136,9 +136,13 @@ def test_the_sentence_names_tomorrow_and_the_number_of_outages() -> None:
         features=FEEDER_NIGHT,
         phase=etr.OPEN,
     )
-    assert etr.describe(est, now=late, tz=BJ) == "预计 明天 01:00 恢复（80% 在 23:40–明天 03:00 之间，依据 42 次同类故障）"
+    assert (
+        etr.describe(est, now=late, tz=BJ) == "预计 明天 01:00 恢复（80% 在 23:40–明天 03:00 之间，依据 42 次同类故障）"
+    )
     assert etr.describe_manual(None, now=late, tz=BJ) == "预计恢复时间正在评估中"
-    assert etr.describe_manual(late + dt.timedelta(minutes=30), now=late, tz=BJ) == "预计 23:30 恢复（抢修指挥人员评估）"
+    assert (
+        etr.describe_manual(late + dt.timedelta(minutes=30), now=late, tz=BJ) == "预计 23:30 恢复（抢修指挥人员评估）"
+    )
 
 
 @settings(max_examples=200, deadline=None)

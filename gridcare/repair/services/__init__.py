@@ -1,8 +1,9 @@
 """Every write of the repair flow, by stage: a call becomes a ticket in a probable outage (`intake`), the
 ticket is sent, received and given to a vehicle's queue (`dispatch`), the crew departs, arrives, records the
-fault and restores power (`site`), outages get an ETR and a public notice (`outages`), vehicles' duty and
-status (`vehicles`). Each stamps its A–H point from the real event, with an audit event, atomically; the
-work order itself changes only through the work-order services.
+fault and restores power (`site`), outages get an ETR and a public notice (`outages`), ETRs estimated from
+history (`estimates`), vehicles' duty and status (`vehicles`). Each
+stamps its A–H point from the real event, with an audit event, atomically; the work order itself changes only
+through the work-order services.
 """
 
 from gridcare.repair.services._base import ACTIVE, RULE, Actor
@@ -19,6 +20,7 @@ from gridcare.repair.services.dispatch import (
     repair_ticket_close,
     repair_transfer,
 )
+from gridcare.repair.services.estimates import etr_refresh_due, outage_etr_estimate
 from gridcare.repair.services.intake import call_ended_check, repair_ticket_open
 from gridcare.repair.services.outages import outage_publish, outage_set_etr
 from gridcare.repair.services.site import (
@@ -36,7 +38,9 @@ __all__ = [
     "RULE",
     "Actor",
     "call_ended_check",
+    "etr_refresh_due",
     "open_tickets_q",
+    "outage_etr_estimate",
     "outage_publish",
     "outage_set_etr",
     "repair_accept",
