@@ -173,6 +173,12 @@ GRIDCARE_PHONE_VISIBLE_ROLES = env_list(
 GRIDCARE_TOKEN_CACHE_SECONDS = env_int("GRIDCARE_TOKEN_CACHE_SECONDS", 15, minimum=0)
 # A repair call's end (A) may lie at most this long before its order; older is a data error, not a late order.
 GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES = env_int("GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES", 120, minimum=1)
+# Storm mode (暴雨模式, docs/storm-mode.md): on when this many repair calls arrive within 10 minutes; off again when
+# every 10 minutes of the last half hour had fewer than the _OFF count (below the first, so it does not flap).
+GRIDCARE_STORM_CALLS_PER_10MIN = env_int("GRIDCARE_STORM_CALLS_PER_10MIN", 60, minimum=1)
+GRIDCARE_STORM_CALLS_PER_10MIN_OFF = env_int(
+    "GRIDCARE_STORM_CALLS_PER_10MIN_OFF", GRIDCARE_STORM_CALLS_PER_10MIN // 2, minimum=0
+)
 # A vehicle's GPS fix older than this does not place it for ranking: it is ranked from its home position.
 GRIDCARE_GPS_STALE_MINUTES = env_int("GRIDCARE_GPS_STALE_MINUTES", 30, minimum=1)
 GRIDCARE_API_PAGE_MAX = env_int("GRIDCARE_API_PAGE_MAX", 500, minimum=1)

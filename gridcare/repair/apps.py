@@ -10,6 +10,7 @@ class RepairConfig(AppConfig):
     def ready(self) -> None:
         # Repair hangs its ticket and A–H flow off 故障报修 orders through the work-order kind registry: work
         # orders call these hooks and never import repair (docs/architecture.md, "a new work-order kind").
+        from gridcare.repair import checks  # noqa: F401  (registers system checks)
         from gridcare.repair.orders import RepairOrders
         from gridcare.repair.selectors import known_fault_for_caller
         from gridcare.workorders.kinds import register

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from gridcare.gps.models import LatestPosition, TrackPoint
@@ -25,7 +26,7 @@ from gridcare.repair.models import (
     VehicleAssignment,
 )
 from gridcare.repair.services import ACTIVE, open_tickets_q
-from gridcare.repair.storm_selectors import covering_outage, etr_view
+from gridcare.repair.storm_selectors import covering_outage, etr_view, storm_on
 
 
 def rules() -> list[timing.SegmentRule]:
@@ -265,4 +266,7 @@ def known_fault_for_caller(customer: Any) -> list[tuple[dict[str, Any], int | No
         "updated": probable.etr_updated_at or probable.last_call_at,
         "outage_id": probable.pk,
     }
+    if storm_on():
+        # Storm mode: the agent records this caller in one line, joined to this outage (repair.views.storm_call).
+        told["quick_call"] = {"url": reverse("repair:storm_call"), "outage": probable.pk}
     return [(told, probable.notice_outage_id)]

@@ -6,12 +6,18 @@ import datetime as dt
 
 from gridcare.core.worker import job
 from gridcare.repair.escalation import handle_unaccepted
-from gridcare.repair.services import etr_refresh_due
+from gridcare.repair.services import etr_refresh_due, storm_mode_evaluate
 
 
 @job("repair.acceptance", queue="alerts", budget=2.0, max_rounds=100)
 def acceptance(now: dt.datetime) -> int:
     return handle_unaccepted(now)
+
+
+@job("repair.storm_mode", queue="alerts", budget=2.0, max_rounds=2)
+def storm_mode(now: dt.datetime) -> int:
+    """Calls per 10 minutes against the storm threshold, once a minute (claimed on the storm-mode row)."""
+    return storm_mode_evaluate(now=now)
 
 
 @job("repair.etr", queue="alerts", budget=5.0, max_rounds=50)

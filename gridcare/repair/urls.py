@@ -6,4 +6,5 @@ app_name = "repair"
 urlpatterns = [
     path("dispatch/", views.dispatch, name="dispatch"),
     path("reports/", views.report, name="report"),
+    path("storm/call/", views.storm_call, name="storm_call"),
 ]

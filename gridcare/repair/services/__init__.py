@@ -1,7 +1,7 @@
 """Every write of the repair flow, by stage: a call becomes a ticket in a probable outage (`intake`), the
 ticket is sent, received and given to a vehicle's queue (`dispatch`), the crew departs, arrives, records the
 fault and restores power (`site`), outages get an ETR and a public notice (`outages`), ETRs estimated from
-history (`estimates`), vehicles' duty and status (`vehicles`). Each
+history (`estimates`), vehicles' duty and status (`vehicles`), storm mode and one-line calls (`storm`). Each
 stamps its A–H point from the real event, with an audit event, atomically; the work order itself changes only
 through the work-order services.
 """
@@ -31,6 +31,7 @@ from gridcare.repair.services.site import (
     repair_fault_record,
     repair_restore,
 )
+from gridcare.repair.services.storm import storm_call_record, storm_mode_evaluate, storm_mode_set
 from gridcare.repair.services.vehicles import open_tickets_q, vehicle_set_duty
 
 __all__ = [
@@ -61,5 +62,8 @@ __all__ = [
     "repair_ticket_close",
     "repair_ticket_open",
     "repair_transfer",
+    "storm_call_record",
+    "storm_mode_evaluate",
+    "storm_mode_set",
     "vehicle_set_duty",
 ]
