@@ -1,4 +1,4 @@
-"""Storm-mode API (/api/v1/repair/storm, /api/v1/repair/ivr): the shift lead's switch, and the IVR's
+"""Storm-mode API (/api/v1/repair/storm, /api/v1/repair/ivr): the shift lead's switch and board, and the IVR's
 lookup of a caller's known outage (with the sentence to speak) and its one-line repair call."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from gridcare.customers.selectors import customer_get
 from gridcare.org import policy
 from gridcare.org.roles import Role
 from gridcare.repair import services as rs
+from gridcare.repair.board import storm_board
 from gridcare.repair.models import OutageState, ProbableOutage
 from gridcare.repair.services.storm import quick_call_summary
 from gridcare.repair.storm_selectors import customers_by_phone, etr_view, storm_mode
@@ -74,6 +75,11 @@ def storm_set(request: HttpRequest, payload: StormIn) -> dict[str, Any]:
     policy.authorize(user, "repair.storm")
     rs.storm_mode_set(on=payload.on, reason=payload.reason, actor=user)
     return storm_out()
+
+
+@router.get("/storm/board", summary="暴雨看板：本单位范围内的故障、停电客户、车辆、待派来电与来电量")
+def board(request: HttpRequest) -> dict[str, Any]:
+    return storm_board(user=_user(request))
 
 
 class LookupIn(Schema):

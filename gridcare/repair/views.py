@@ -1,5 +1,5 @@
-"""Repair pages: the dispatcher's map and lists, the crew's phone page, the A–H reports, and the agent's one-line call
-in storm mode."""
+"""Repair pages: the dispatcher's map and lists, the crew's phone page, the A–H reports, and the storm board with
+the agent's one-line call."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from gridcare.core.errors import Forbidden, NotFound, ServiceError
 from gridcare.core.excel import Sheet, sheets_response
 from gridcare.customers.selectors import customer_get
 from gridcare.org import policy
+from gridcare.org.roles import Role
 from gridcare.repair import reports
+from gridcare.repair.board import storm_board
 from gridcare.repair.models import ProbableOutage
 from gridcare.repair.services import storm_call_record
 from gridcare.repair.services.storm import quick_call_summary
@@ -105,6 +107,36 @@ def _export(data: dict, busy: dict) -> HttpResponse:  # type: ignore[type-arg]
 
 
 # --------------------------------------------------------------------------------------------------- storm mode
+
+BOARD_ROLES = {Role.SHIFT_LEAD, Role.DISPATCHER}
+
+
+def _board_allowed(request: HttpRequest) -> None:
+    user = request.user
+    if not (getattr(user, "sees_everything", False) or getattr(user, "role", None) in BOARD_ROLES):
+        raise PermissionDenied("暴雨看板供值长和抢修调度使用")
+
+
+@login_required
+def storm(request: HttpRequest) -> HttpResponse:
+    """The storm board: the page, which refreshes its board part every 15 seconds (storm.js)."""
+    _board_allowed(request)
+    return render(
+        request,
+        "repair/storm.html",
+        {"b": storm_board(user=request.user), "may_switch": policy.may(request.user, "repair.storm")},
+    )
+
+
+@login_required
+def storm_fragment(request: HttpRequest) -> HttpResponse:
+    _board_allowed(request)
+    return render(
+        request,
+        "repair/_storm_board.html",
+        {"b": storm_board(user=request.user), "may_switch": policy.may(request.user, "repair.storm")},
+    )
+
 
 @login_required
 @require_POST

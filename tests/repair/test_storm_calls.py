@@ -195,6 +195,20 @@ def test_the_ivr_account_can_do_nothing_else(city: City, client: Client) -> None
     assert api(client, city.crew_member, "GET", "/api/v1/repair/ivr/lookup?phone=13812345678").status_code == 403
 
 
+def test_the_storm_board_is_for_leads_and_dispatchers_and_escapes_what_people_typed(city: City, client: Client) -> None:
+    area = city.north_net.areas[0]
+    area.name = "<img src=x onerror=alert(1)>台区"
+    area.save()
+    first_call(city)
+    storm(city)
+    assert login(client, city.agent).get("/repair/storm/").status_code == 403
+    html = login(client, city.shift_lead).get("/repair/storm/").content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;台区" in html and "<img src=x" not in html
+    assert 'data-testid="storm-switch"' in html
+    fragment = login(client, city.dispatcher_north).get("/repair/storm/board/").content.decode()
+    assert 'data-testid="storm-outages"' in fragment and 'data-testid="storm-switch"' not in fragment
+
+
 def test_lookup_and_one_line_call_use_the_same_clock_as_the_order(city: City, client: Client) -> None:
     """The one-line call is an ordinary repair order: A is when it was taken, the repair clocks run from there."""
     first_call(city)
