@@ -19,9 +19,7 @@ from tests.workorders.helpers import cat
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_lead_switches_storm_mode_on_and_an_agent_takes_a_known_outage_call_in_one_line(
-    city: City, ui: Page
-) -> None:
+def test_a_lead_switches_storm_mode_on_and_an_agent_takes_a_known_outage_call_in_one_line(city: City, ui: Page) -> None:
     first = wo.workorder_create(
         actor=city.agent, channel="phone", category=cat("repair"), customer=city.north_customer, description="停电"
     )
