@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from gridcare.core.text import format_duration
 from gridcare.customers.selectors import customers_visible
+from gridcare.org.roles import Role
 from gridcare.org.scope import unit_filter
 from gridcare.repair.models import (
     OutageLevel,
@@ -78,6 +79,12 @@ def _where(o: ProbableOutage) -> str:
 
 
 BOARD_ROWS = 50
+#: Who watches the board: the shift lead runs the floor, the repair centres' dispatchers their own area.
+BOARD_ROLES = frozenset({Role.SHIFT_LEAD, Role.DISPATCHER})
+
+
+def may_see_board(user: Any) -> bool:
+    return bool(getattr(user, "sees_everything", False) or getattr(user, "role", None) in BOARD_ROLES)
 
 
 def storm_board(*, user: Any, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -11,13 +11,13 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from gridcare.core.apitypes import ObjectId
-from gridcare.core.errors import NotFound, ServiceError
+from gridcare.core.errors import Forbidden, NotFound, ServiceError
 from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customer_get
 from gridcare.org import policy
 from gridcare.org.roles import Role
 from gridcare.repair import services as rs
-from gridcare.repair.board import storm_board
+from gridcare.repair.board import may_see_board, storm_board
 from gridcare.repair.models import OutageState, ProbableOutage
 from gridcare.repair.services.storm import quick_call_summary
 from gridcare.repair.storm_selectors import customers_by_phone, etr_view, storm_mode
@@ -79,7 +79,10 @@ def storm_set(request: HttpRequest, payload: StormIn) -> dict[str, Any]:
 
 @router.get("/storm/board", summary="暴雨看板：本单位范围内的故障、停电客户、车辆、待派来电与来电量")
 def board(request: HttpRequest) -> dict[str, Any]:
-    return storm_board(user=_user(request))
+    user = _user(request)
+    if not may_see_board(user):
+        raise Forbidden("暴雨看板供值长和抢修调度使用")
+    return storm_board(user=user)
 
 
 class LookupIn(Schema):

@@ -20,9 +20,8 @@ from gridcare.core.errors import Forbidden, NotFound, ServiceError
 from gridcare.core.excel import Sheet, sheets_response
 from gridcare.customers.selectors import customer_get
 from gridcare.org import policy
-from gridcare.org.roles import Role
 from gridcare.repair import reports
-from gridcare.repair.board import storm_board
+from gridcare.repair.board import may_see_board, storm_board
 from gridcare.repair.models import ProbableOutage
 from gridcare.repair.services import storm_call_record
 from gridcare.repair.services.storm import quick_call_summary
@@ -108,12 +107,9 @@ def _export(data: dict, busy: dict) -> HttpResponse:  # type: ignore[type-arg]
 
 # --------------------------------------------------------------------------------------------------- storm mode
 
-BOARD_ROLES = {Role.SHIFT_LEAD, Role.DISPATCHER}
-
 
 def _board_allowed(request: HttpRequest) -> None:
-    user = request.user
-    if not (getattr(user, "sees_everything", False) or getattr(user, "role", None) in BOARD_ROLES):
+    if not may_see_board(request.user):
         raise PermissionDenied("暴雨看板供值长和抢修调度使用")
 
 

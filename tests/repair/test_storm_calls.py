@@ -207,6 +207,9 @@ def test_the_storm_board_is_for_leads_and_dispatchers_and_escapes_what_people_ty
     assert 'data-testid="storm-switch"' in html
     fragment = login(client, city.dispatcher_north).get("/repair/storm/board/").content.decode()
     assert 'data-testid="storm-outages"' in fragment and 'data-testid="storm-switch"' not in fragment
+    assert api(client, city.agent, "GET", "/api/v1/repair/storm/board").status_code == 403
+    board = api(client, city.shift_lead, "GET", "/api/v1/repair/storm/board").json()
+    assert board["live"] == 1 and board["storm"]["on"] is True and board["outages"][0]["where"].startswith("<img")
 
 
 def test_lookup_and_one_line_call_use_the_same_clock_as_the_order(city: City, client: Client) -> None:
