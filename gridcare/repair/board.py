@@ -58,15 +58,17 @@ def customers_off(outages: Sequence[ProbableOutage], *, user: Any) -> dict[int, 
     )
     singles = [o.pk for o in outages if o.level == OutageLevel.SERVICE_POINT]
     callers: dict[int, set[int]] = defaultdict(set)
+    outside: set[int] = set()  # single callers not already counted with a larger outage around them
     for outage_id, customer_id, area_id in RepairTicket.objects.filter(
         outage_id__in=singles, workorder__customer__in=visible
     ).values_list("outage_id", "workorder__customer_id", "workorder__customer__service_point__transformer_area_id"):
-        if area_id not in all_areas:  # already counted with the larger outage around it
-            callers[outage_id].add(customer_id)
+        callers[outage_id].add(customer_id)
+        if area_id not in all_areas:
+            outside.add(customer_id)
     result = {o.pk: sum(per_area.get(a, 0) for a in areas.get(o.pk, ())) for o in outages if o.pk in areas}
     for pk in singles:
         result[pk] = len(callers.get(pk, set()))
-    result[0] = sum(per_area.values()) + len(set().union(*callers.values()) if callers else set())
+    result[0] = sum(per_area.values()) + len(outside)
     return result
 
 

@@ -7,8 +7,8 @@ import datetime as dt
 from typing import Any
 
 from gridcare.repair import services as rs
-from gridcare.repair.board import storm_board
-from gridcare.repair.models import OutageLevel, RepairTicket, Vehicle
+from gridcare.repair.board import customers_off, storm_board
+from gridcare.repair.models import OutageLevel, ProbableOutage, RepairTicket, Vehicle
 from gridcare.repair.storm_selectors import areas_of_outages, outage_areas
 from gridcare.workorders import services as wo
 from gridcare.workorders.models import WorkOrder
@@ -68,3 +68,18 @@ def test_the_board_counts_a_storm_as_a_shift_lead_needs_it(city: City) -> None:
     # Another repair centre's dispatcher sees none of it.
     other = storm_board(user=city.dispatcher_south, now=minutes(12))
     assert other["live"] == 0 and other["customers_off"] == 0 and other["calls_per_10min"] == 0
+
+
+def test_a_customer_inside_two_outages_is_off_once(city: City) -> None:
+    net = f.make_network(city.north, areas=2)
+    caller = f.make_customer(city.north, net.areas[0])
+    others = [f.make_customer(city.north, area) for area in net.areas]
+    single = RepairTicket.objects.get(workorder=call(city, caller, minutes(0))).outage
+    assert single is not None and single.level == OutageLevel.SERVICE_POINT
+    # The whole feeder predicted dark as well (as the prediction engine may, before the single call is absorbed).
+    whole = ProbableOutage.objects.create(
+        level=OutageLevel.FEEDER, feeder=net.feeder, first_call_at=minutes(1), last_call_at=minutes(1)
+    )
+    off = customers_off([single, whole], user=city.shift_lead)
+    assert off[single.pk] == 1 and off[whole.pk] == 1 + len(others)
+    assert off[0] == 1 + len(others)  # the caller once, not twice
