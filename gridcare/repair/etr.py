@@ -235,14 +235,17 @@ def _clock(t: dt.datetime, today: dt.date) -> str:
 
 def describe(estimate: Estimate, *, now: dt.datetime, tz: dt.tzinfo) -> str:
     """The sentence a caller hears: the median, the 80 % interval and what it rests on."""
+    return sentence(estimate.etr, estimate.low, estimate.high, estimate.samples, now=now, tz=tz)
+
+
+def sentence(
+    etr: dt.datetime, low: dt.datetime, high: dt.datetime, samples: int, *, now: dt.datetime, tz: dt.tzinfo
+) -> str:
+    """`describe` for an estimate as stored (its median, interval and number of past outages; 0: the prior)."""
     today = now.astimezone(tz).date()
-    etr, low, high = (_clock(t.astimezone(tz), today) for t in (estimate.etr, estimate.low, estimate.high))
-    basis = (
-        f"依据 {estimate.samples} 次同类故障"
-        if estimate.from_history
-        else "尚无足够的同类故障记录，依据供电服务承诺时限估计"
-    )
-    return f"预计 {etr} 恢复（80% 在 {low}–{high} 之间，{basis}）"
+    at, early, late = (_clock(t.astimezone(tz), today) for t in (etr, low, high))
+    basis = f"依据 {samples} 次同类故障" if samples > 0 else "尚无足够的同类故障记录，依据供电服务承诺时限估计"
+    return f"预计 {at} 恢复（80% 在 {early}–{late} 之间，{basis}）"
 
 
 def describe_manual(etr: dt.datetime | None, *, now: dt.datetime, tz: dt.tzinfo) -> str:

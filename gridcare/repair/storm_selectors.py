@@ -1,5 +1,6 @@
-"""Reads for storm mode: which 台区 an outage darkens, the ETR's history and features, the call rate, the storm
-board of a shift lead, and what the IVR tells a caller. Writes are in repair.services.storm / .estimates."""
+"""Reads for storm mode: which 台区 an outage darkens and which outage covers a customer, the ETR's history and
+features and how it is shown, the storm-mode state and the call rate, customers by phone for the IVR. The storm
+board is repair.board; writes are in repair.services.storm and .estimates. Nothing here imports the services."""
 
 from __future__ import annotations
 
@@ -275,16 +276,7 @@ def etr_view(outage: ProbableOutage, *, now: dt.datetime | None = None) -> dict[
     if detail is not None and detail.source == EtrSource.ESTIMATE and outage.etr is not None:
         view.update(low=detail.low, high=detail.high, samples=detail.samples, basis=detail.basis)
         if detail.low is not None and detail.high is not None:
-            shown = etr.Estimate(
-                etr=outage.etr,
-                low=detail.low,
-                high=detail.high,
-                samples=detail.samples,
-                key=(),
-                features=etr.Features("", "", "", ""),
-                phase=detail.phase or etr.OPEN,
-            )
-            view["text"] = etr.describe(shown, now=now, tz=tz)
+            view["text"] = etr.sentence(outage.etr, detail.low, detail.high, detail.samples, now=now, tz=tz)
             return view
     view["text"] = etr.describe_manual(outage.etr, now=now, tz=tz)
     return view
