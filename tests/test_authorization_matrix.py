@@ -125,6 +125,8 @@ ROWS: list[Row] = [
         body={"fault_class": "line", "cause_class": "weather"},
     ),
     row("POST", "/api/v1/repair/outages/{pk}/etr", "fault", {DI, SL}, {SL}, body={"etr": None, "reason": "x"}),
+    row("POST", "/api/v1/repair/outages/{pk}/confirm", "fault", {DI, SL}, {SL}, body={}),
+    row("POST", "/api/v1/repair/outages/{pk}/split", "fault", {DI, SL}, {SL}, body={"tickets": ["nope"]}),
     # Storm mode: the shift lead switches it; a known-outage caller is recorded in one line by the IVR or an agent
     row("POST", "/api/v1/repair/storm", "", {SL}, body={"on": True, "reason": "矩阵测试"}),
     row(
@@ -412,7 +414,7 @@ class World:
         return {"event_id": event.event_id, "account_no": c.account_no}
 
     def storm_caller(self, kind: str) -> dict[str, Any]:
-        """In storm mode, a customer whose 台区 already has a live outage (opened by a neighbour's call)."""
+        """In storm mode, a customer whose 台区 already has a live outage (two neighbours called: a 台区 outage)."""
         from gridcare.repair.services import storm_mode_set
         from gridcare.repair.storm_selectors import storm_on
         from gridcare.workorders.services import workorder_create
@@ -421,13 +423,14 @@ class World:
         city = self.city
         center = city.north if self._north(kind) else city.south
         net = f.make_network(center, areas=1, district=city.north_customer.district)
-        workorder_create(
-            actor=city.agent,
-            channel="phone",
-            category=cat("repair"),
-            customer=f.make_customer(center, net.areas[0]),
-            description="停电",
-        )
+        for _ in range(2):
+            workorder_create(
+                actor=city.agent,
+                channel="phone",
+                category=cat("repair"),
+                customer=f.make_customer(center, net.areas[0]),
+                description="停电",
+            )
         if not storm_on():
             storm_mode_set(on=True, reason="矩阵测试", actor=city.shift_lead)
         return {"account_no": f.make_customer(center, net.areas[0]).account_no}

@@ -78,6 +78,7 @@ POLICY: dict[str, Rule] = {
     "repair.duty": _r({DI, SL}, Reach.HOLDER, "设置车辆上下班", anywhere={SL}),
     "repair.crew": _r({CR, DI}, Reach.HOLDER, "班组操作"),
     "repair.etr": _r({DI, SL}, Reach.HOLDER, "更新预计恢复时间", anywhere={SL}),
+    "repair.predict": _r({DI, SL}, Reach.HOLDER, "确认、改判或拆分故障研判", anywhere={SL}),
     # Storm mode (gridcare.repair.storm_api): the shift lead runs the floor and switches it; in it, a caller of a
     # known outage is recorded in one line by the people on the phone or by the IVR system's own account.
     "repair.storm": _r({SL}, Reach.NONE, "切换暴雨模式"),

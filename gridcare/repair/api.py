@@ -53,6 +53,11 @@ class RepairOutageOut(Schema):
     etr_basis: str = Field("", description="估计所用的历史分组，如「台区故障 · 城市 · 夜间」")
     etr_source: str = Field("", description="estimate 按历史估计 | manual 调度员给出 | 空：尚未评估")
     etr_text: str = Field("", description="告知客户的预计恢复时间说明")
+    level_label: str = ""
+    feeder: str | None = None
+    area: str | None = None
+    device: str | None = None
+    confirmed: bool = False
 
 
 class TicketOut(Schema):
@@ -127,6 +132,15 @@ class RepairEtrIn(Schema):
     reason: str = ""
 
 
+class OutageConfirmIn(Schema):
+    device: str | None = None  # move the prediction to this device (code) …
+    area: str | None = None  # … or to this 台区 (code); neither: confirm it where it is
+
+
+class OutageSplitIn(Schema):
+    tickets: list[str]  # order numbers of the calls that are another fault
+
+
 class AssignmentOut(Schema):
     id: int
     position: int
@@ -154,6 +168,11 @@ def outage_out(o: ProbableOutage | None) -> dict[str, Any] | None:
         "etr_basis": shown["basis"],
         "etr_source": shown["source"],
         "etr_text": shown["text"],
+        "level_label": o.get_level_display(),
+        "feeder": o.feeder.code if o.feeder_id and o.feeder else None,
+        "area": o.transformer_area.code if o.transformer_area_id and o.transformer_area else None,
+        "device": o.device.code if o.device_id and o.device else None,
+        "confirmed": o.confirmed,
     }
 
 
@@ -417,17 +436,39 @@ def crew_action(request: HttpRequest, pk: ObjectId, action: str, payload: Positi
     return ticket_out(t)
 
 
-@router.post("/outages/{pk}/etr", response=RepairOutageOut, summary="更新预计恢复时间（只能推后，须说明原因）")
-def etr(request: HttpRequest, pk: ObjectId, payload: RepairEtrIn) -> dict[str, Any] | None:
-    user = _user(request)
-    policy.require_role(user, "repair.etr")
+def _outage(user: Any, pk: int, rule: str) -> ProbableOutage:
+    """An outage one of whose calls the user may see, held (by its main order's repair centre) for `rule`."""
+    policy.require_role(user, rule)
     gone = f"故障研判 {pk} 不存在或不在您的数据范围内"
     outage = ProbableOutage.objects.filter(pk=pk, tickets__in=selectors.tickets_visible(user=user)).distinct().first()
     if outage is None:
         raise NotFound(gone)
-    main = outage.tickets.select_related("repair_center").order_by("pk").first()
-    policy.authorize(user, "repair.etr", holder=main.repair_center if main else None, missing=gone)
+    main = outage.tickets.select_related("repair_center").order_by("-is_main", "pk").first()
+    policy.authorize(user, rule, holder=main.repair_center if main else None, missing=gone)
+    return outage
+
+
+@router.post("/outages/{pk}/etr", response=RepairOutageOut, summary="更新预计恢复时间（只能推后，须说明原因）")
+def etr(request: HttpRequest, pk: ObjectId, payload: RepairEtrIn) -> dict[str, Any] | None:
+    user = _user(request)
+    outage = _outage(user, pk, "repair.etr")
     return outage_out(rs.outage_set_etr(outage=outage, etr=payload.etr, reason=payload.reason, actor=user))
+
+
+@router.post("/outages/{pk}/confirm", response=RepairOutageOut, summary="确认故障研判（可改判到某设备或台区）")
+def outage_confirm(request: HttpRequest, pk: ObjectId, payload: OutageConfirmIn) -> dict[str, Any] | None:
+    user = _user(request)
+    outage = _outage(user, pk, "repair.predict")
+    return outage_out(
+        rs.outage_confirm(outage=outage, actor=user, device=payload.device or None, area=payload.area or None)
+    )
+
+
+@router.post("/outages/{pk}/split", response=RepairOutageOut, summary="拆分故障研判：选出的来电另成一个故障")
+def outage_split(request: HttpRequest, pk: ObjectId, payload: OutageSplitIn) -> dict[str, Any] | None:
+    user = _user(request)
+    outage = _outage(user, pk, "repair.predict")
+    return outage_out(rs.outage_split(outage=outage, tickets=payload.tickets, actor=user))
 
 
 @router.get("/reports/segments", summary="各环节达标率：按单位、按人员，谁耽误了时间")

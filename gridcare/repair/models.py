@@ -100,7 +100,8 @@ class AreaTarget(models.Model):
 class OutageLevel(models.TextChoices):
     SERVICE_POINT = "service_point", _("单户故障")
     TRANSFORMER_AREA = "transformer_area", _("台区故障")
-    FEEDER = "feeder", _("线路故障")
+    DEVICE = "device", _("设备故障")  # a fuse, sectionaliser, recloser or switch below the feeder's outlet
+    FEEDER = "feeder", _("线路故障")  # the feeder's outlet breaker (or the feeder, where no devices are entered)
 
 
 class OutageState(models.TextChoices):
@@ -126,6 +127,17 @@ class ProbableOutage(models.Model):
     feeder = models.ForeignKey(
         "grid.Feeder", verbose_name=_("线路"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The predicted faulted device (levels device and feeder; empty for a feeder with no devices entered).
+    device = models.ForeignKey(
+        "grid.GridDevice",
+        verbose_name=_("研判设备"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # A dispatcher confirmed (or moved) the prediction by hand: evidence no longer moves it up or down.
+    confirmed = models.BooleanField(_("已人工确认"), default=False)
     state = models.CharField(_("状态"), max_length=10, choices=OutageState.choices, default=OutageState.OPEN)
     first_call_at = models.DateTimeField(_("首次来电"))
     last_call_at = models.DateTimeField(_("最近来电"), db_index=True)
@@ -156,6 +168,39 @@ class ProbableOutage(models.Model):
     def __str__(self) -> str:
         where = self.feeder or self.transformer_area or "—"
         return f"{self.get_level_display()} {where} ({self.call_count} 个来电)"
+
+
+class MeterEvidence(models.Model):
+    """A meter's power-off event (last gasp 停电事件 or voltage loss 失压) as outage evidence: the AMI app keeps the
+    raw events; this row says which probable outage the event is explained by, and when the meter said it was
+    back (its restored event), which is how a restoration is checked and a nested outage found."""
+
+    event_id = models.CharField(_("事件编号"), max_length=64, unique=True)
+    meter_no = models.CharField(_("电表资产号"), max_length=32, db_index=True)
+    service_point = models.ForeignKey(
+        "grid.ServicePoint", verbose_name=_("计量点"), on_delete=models.PROTECT, related_name="+"
+    )
+    transformer_area = models.ForeignKey(
+        "grid.TransformerArea", verbose_name=_("台区"), on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("停电时间"))
+    outage = models.ForeignKey(
+        ProbableOutage,
+        verbose_name=_("故障研判"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="meter_evidence",
+    )
+    restored_at = models.DateTimeField(_("电表复电时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("电表停电事件")
+        verbose_name_plural = _("电表停电事件")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.meter_no} {self.at:%Y-%m-%d %H:%M}"
 
 
 class TicketState(models.TextChoices):

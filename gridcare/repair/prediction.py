@@ -308,6 +308,28 @@ class Predictor:
         p.confirmed = True
         return p
 
+    # ---- kept elsewhere (the online path) ------------------------------------------------------------------------
+
+    def load(self, predictions: Iterable[tuple[Prediction, str]], evidence: Iterable[Evidence]) -> None:
+        """Take up open predictions kept outside the engine (the repair services keep them in the database), each
+        with the 台区 of its customer for customer-level ones, and the evidence they hold. Predictions made from
+        here on get negative ids, for the keeper to give them its own keys."""
+        for e in evidence:
+            self.evidence[e.id] = e
+        for p, area in predictions:
+            self.predictions[p.id] = p
+            if p.level == CUSTOMER:
+                self._customer_of[p.id] = area
+            if p.open:
+                self._index(p)
+        self._ids = count(-1, -1)
+
+    def area_of(self, p: Prediction) -> str | None:
+        """The 台区 of a customer- or 台区-level prediction (None for a device)."""
+        if p.level == CUSTOMER:
+            return self._customer_of[p.id]
+        return p.element if p.level == AREA else None
+
 
 def predict(network: Network, events: Iterable[Evidence | Restoration], rules: Rules | None = None) -> list[Prediction]:
     """Replay `events` in time order (restorations before evidence of the same instant) through the online engine;

@@ -26,7 +26,8 @@ from gridcare.repair.models import (
     VehicleAssignment,
 )
 from gridcare.repair.services import ACTIVE, open_tickets_q
-from gridcare.repair.storm_selectors import covering_outage, etr_view, storm_on
+from gridcare.repair.services.placing import covering
+from gridcare.repair.storm_selectors import etr_view, storm_on
 
 
 def rules() -> list[timing.SegmentRule]:
@@ -245,9 +246,12 @@ def crew_queue(*, crew_ids: list[int]) -> QuerySet[VehicleAssignment]:
 
 
 def outage_for_customer(customer: Any) -> ProbableOutage | None:
-    """A live probable outage that covers the customer's 台区 or feeder, for the agent to tell the caller (one
-    definition with the IVR's and the one-line call's: storm_selectors.covering_outage, over outage_areas)."""
-    return covering_outage(customer)
+    """The open probable outage that says the customer is without power — their 台区's, a device's above it on the
+    network as it runs now, their feeder's, or their own service outage — for the agent to tell the caller."""
+    sp = customer.service_point
+    if sp is None:
+        return None
+    return covering(sp.transformer_area_id, sp.code)
 
 
 def known_fault_for_caller(customer: Any) -> list[tuple[dict[str, Any], int | None]]:

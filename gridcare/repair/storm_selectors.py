@@ -1,23 +1,23 @@
-"""Reads for storm mode: which 台区 an outage darkens and which outage covers a customer, the ETR's history and
-features and how it is shown, the storm-mode state and the call rate, customers by phone for the IVR. The storm
-board is repair.board; writes are in repair.services.storm and .estimates. Nothing here imports the services."""
+"""Reads for storm mode: which 台区 an outage darkens, the ETR's history and features and how it is shown, the
+storm-mode state and the call rate, customers by phone for the IVR. The storm board is repair.board; writes are in
+repair.services.storm and .estimates. Nothing here imports the services (they import this)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from gridcare.customers.models import Customer
 from gridcare.customers.selectors import customers_visible
-from gridcare.grid.models import TransformerArea
+from gridcare.grid import topology
 from gridcare.org.models import OrgUnit
 from gridcare.repair import etr
 from gridcare.repair.models import (
@@ -44,24 +44,30 @@ WINDOW = dt.timedelta(minutes=10)
 
 
 def areas_of_outages(outages: Iterable[ProbableOutage]) -> dict[int, set[int]]:
-    """The 台区 (TransformerArea pks) each outage darkens, for many outages in one query per feeder set.
-
-    A single customer's outage (service_point) is placed at its 台区, so a neighbour calling is told of it (were
-    the neighbour dark too, the call would raise it to a 台区 outage); a 台区 outage darkens its 台区; a feeder
-    outage every 台区 of the feeder. Extend here for device outages (the 台区 below the device)."""
+    """The 台区 (TransformerArea pks) each outage says are dark, on the network as it runs now — for many outages at
+    once, as repair.services.placing.evidence_areas does for one: a customer's or a 台区's outage its 台区, a device
+    outage every 台区 below the device, a feeder outage every 台区 below its outlet (or the whole feeder where no
+    devices are entered). (The board counts a single customer's outage by its callers, not its 台区.)"""
     outages = list(outages)
-    feeders = {o.feeder_id for o in outages if o.level == OutageLevel.FEEDER and o.feeder_id is not None}
-    by_feeder: dict[int, set[int]] = defaultdict(set)
-    if feeders:
-        for area_id, feeder_id in TransformerArea.objects.filter(feeder_id__in=feeders).values_list("pk", "feeder_id"):
-            by_feeder[feeder_id].add(area_id)
     found: dict[int, set[int]] = {}
+    topo: topology.Topology | None = None
     for o in outages:
-        if o.level == OutageLevel.FEEDER and o.feeder_id is not None:
-            found[o.pk] = set(by_feeder.get(o.feeder_id, set()))
-        else:
+        if o.level in (OutageLevel.SERVICE_POINT, OutageLevel.TRANSFORMER_AREA):
             found[o.pk] = {o.transformer_area_id} if o.transformer_area_id is not None else set()
+            continue
+        topo = topo or topology.now()
+        if o.device_id is not None:
+            code = topo_device_code(topo, o.device_id)
+        else:
+            feeder = next((c for c, pk in topo.feeder_pk.items() if pk == o.feeder_id), "")
+            code = topology.virtual_source(feeder)
+        below = topo.network.areas_below.get(code, ()) if code is not None else ()
+        found[o.pk] = {topo.area_pk[a] for a in below if a in topo.area_pk}
     return found
+
+
+def topo_device_code(topo: topology.Topology, device_pk: int) -> str | None:
+    return next((code for code, pk in topo.device_pk.items() if pk == device_pk), None)
 
 
 def outage_areas(outage: ProbableOutage) -> set[int]:
@@ -69,38 +75,18 @@ def outage_areas(outage: ProbableOutage) -> set[int]:
     return areas_of_outages([outage])[outage.pk]
 
 
-def covering_outage(customer: Customer) -> ProbableOutage | None:
-    """The live outage that darkens the customer's 台区 (the latest called, if several): the one a caller is told
-    of at intake, by the IVR, and joined by a one-line call. Looked for among the live outages of the 台区's
-    feeder, which every outage names."""
-    sp = customer.service_point
-    if sp is None:
-        return None
-    area = sp.transformer_area
-    candidates = list(
-        ProbableOutage.objects.filter(state__in=LIVE)
-        .filter(Q(transformer_area_id=area.pk) | Q(feeder_id=area.feeder_id))
-        .order_by("-last_call_at", "-pk")
-    )
-    areas = areas_of_outages(candidates)
-    return next((o for o in candidates if area.pk in areas[o.pk]), None)
-
-
 # ------------------------------------------------------------------------------------------------------ the ETR
 
 
 def outage_kind(outage: ProbableOutage) -> str:
-    """What kind of fault the outage is, for the ETR's history: the predicted device's kind (fuse, recloser …)
-    once outages name a device, else the level (service_point, transformer_area, feeder)."""
-    device = getattr(outage, "device", None)
-    kind = getattr(device, "kind", "") if device is not None else ""
-    return str(kind or outage.level)
+    """What kind of fault the outage is, for the ETR's history: the predicted device's kind (fuse, recloser,
+    breaker …) when it names one, else its level (service_point, transformer_area, feeder)."""
+    return str(outage.device.kind if outage.device_id is not None and outage.device is not None else outage.level)
 
 
 def kind_expression() -> Any:
-    """`outage_kind` in SQL, for filtering many outages at once (see repair.services.estimates). When outages
-    name a device: Coalesce(F("device__kind"), F("level")), like `outage_kind`."""
-    return F("level")
+    """`outage_kind` in SQL, for filtering many outages at once (see repair.services.estimates)."""
+    return Coalesce(F("device__kind"), F("level"))
 
 
 def main_ticket(outage: ProbableOutage) -> RepairTicket | None:
@@ -184,16 +170,17 @@ def history_samples(now: dt.datetime) -> list[etr.Sample]:
             "etr_detail__crews_idle",
             "etr_detail__area_class",
             "etr_detail__kind",
+            "device__kind",
         )[:HISTORY_LIMIT]
     )
     tz = timezone.get_current_timezone()
     samples = []
-    for level, first, restored, area_class, arrived, crews, etr_area, kind in rows:
+    for level, first, restored, area_class, arrived, crews, etr_area, kind, device_kind in rows:
         if restored is None:  # excluded by the filter; says so to the type checker
             continue
         features = etr.Features(
-            # The kind it was restored as: the last estimate's kind (a device kind once outages name devices).
-            kind=kind or level,
+            # The kind it was last estimated as, else the device it was restored as, else its level.
+            kind=kind or device_kind or level,
             area_class=area_class or etr_area or "urban",
             time_band=etr.time_band(first.astimezone(tz)),
             crews=etr.crews_band(crews),

@@ -7,11 +7,18 @@ import datetime as dt
 from gridcare.core.worker import job
 from gridcare.repair.escalation import handle_unaccepted
 from gridcare.repair.services import etr_refresh_due, storm_mode_evaluate
+from gridcare.repair.services.meters import restorations_check
 
 
 @job("repair.acceptance", queue="alerts", budget=2.0, max_rounds=100)
 def acceptance(now: dt.datetime) -> int:
     return handle_unaccepted(now)
+
+
+@job("repair.restorations", queue="alerts", budget=2.0, max_rounds=1)
+def restorations(now: dt.datetime) -> int:
+    """Meters still off after their outage was restored are predicted afresh (a nested outage)."""
+    return len(restorations_check(now=now))
 
 
 @job("repair.storm_mode", queue="alerts", budget=2.0, max_rounds=2)

@@ -41,6 +41,7 @@ class Channel(models.TextChoices):
     WECHAT = "wechat", _("微信")
     COUNTER = "counter", _("营业厅")
     IVR = "ivr", _("IVR/合作方接口")
+    AMI = "ami", _("用电信息采集（主动抢修）")  # opened by the system from smart-meter power-off events, no caller
 
 
 class Milestone(models.TextChoices):

@@ -92,10 +92,9 @@ def test_a_new_outage_gets_an_estimate_from_the_published_targets_when_there_is_
     assert detail.basis == "供电服务承诺时限（无足够历史）" and outage.etr_updated_at == minutes(1)
     assert reasons(outage) == ["新的故障研判：按历史同类故障估计"]
     assert estimate(minutes(2)) == 0 and len(reasons(outage)) == 1  # nothing changed: not estimated again
-    # A neighbour calling is told the time with its interval (intake's known outages, the agent's panel).
-    neighbour = f.make_customer(city.north, city.north_net.areas[0])
+    # The caller calling again is told the time with its interval (intake's known outages, the agent's panel).
     with time_machine.travel(minutes(2), tick=False):
-        told = known_outages(neighbour)[0]
+        told = known_outages(city.north_customer)[0]
     assert (
         told["etr_text"]
         == "预计 明天 00:45 恢复（80% 在 22:50–明天 04:30 之间，尚无足够的同类故障记录，依据供电服务承诺时限估计）"
@@ -118,7 +117,7 @@ def test_with_history_the_estimate_rests_on_the_outages_like_this_one_in_one_que
     assert (detail.samples, detail.basis) == (12, "单户故障 · 城市 · 傍晚")
     assert outage.etr == minutes(115)  # median of 60 … 170 is 115
     with time_machine.travel(minutes(2), tick=False):
-        told = known_outages(f.make_customer(city.north, city.north_net.areas[0]))[0]
+        told = known_outages(city.north_customer)[0]
     assert told["etr_text"] == "预计 22:55 恢复（80% 在 22:10–23:40 之间，依据 12 次同类故障）"
 
 

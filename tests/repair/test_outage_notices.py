@@ -56,13 +56,18 @@ def test_published_fault_outage_tells_callers_and_restoration_reaches_all_of_the
 
 
 def test_agent_panel_shows_the_known_outage_and_its_etr(city: City, client: Client) -> None:
-    repair_call(city, minutes(0))
-    outage = ProbableOutage.objects.get()
-    rs.outage_set_etr(outage=outage, etr=minutes(200), reason="", actor=city.dispatcher_north, now=minutes(1))
+    area = city.north_net.areas[0]
+    repair_call(city, minutes(0), customer=f.make_customer(city.north, area))
     client.force_login(city.agent)
-    other = f.make_customer(city.north, city.north_net.areas[0])
+    other = f.make_customer(city.north, area)
+    # One caller is their own service drop so far: a neighbour is not told of an outage that may not be theirs.
+    assert "故障抢修中" not in client.get(f"/workorders/panel/{other.account_no}/").content.decode()
+    repair_call(city, minutes(1), customer=f.make_customer(city.north, area))
+    outage = ProbableOutage.objects.exclude(state="merged").get()
+    assert outage.level == "transformer_area"
+    rs.outage_set_etr(outage=outage, etr=minutes(200), reason="", actor=city.dispatcher_north, now=minutes(2))
     html = client.get(f"/workorders/panel/{other.account_no}/").content.decode()
-    assert "预计恢复" in html
+    assert "故障抢修中" in html and "预计恢复" in html
 
 
 def test_a_call_that_joins_a_known_outage_is_answered_as_the_child_it_became(city: City, client: Client) -> None:

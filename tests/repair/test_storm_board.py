@@ -30,18 +30,20 @@ def call(city: City, customer: Any, at: dt.datetime) -> WorkOrder:
 
 
 def test_the_board_counts_a_storm_as_a_shift_lead_needs_it(city: City) -> None:
-    # Feeder 1: a 台区 of 4 customers with two callers, a 台区 of 3 with one. Feeder 2: both 台区 dark (2 + 1).
+    # Feeder 1: a 台区 of 4 customers with two callers, a 台区 of 3 with one. Feeder 2: all three 台区 dark (2 + 1 + 1).
     one = f.make_network(city.north, areas=2)
-    two = f.make_network(city.north, areas=2)
+    two = f.make_network(city.north, areas=3)
     dark = [f.make_customer(city.north, one.areas[0]) for _ in range(4)]
     single = [f.make_customer(city.north, one.areas[1]) for _ in range(3)]
-    feeder = [f.make_customer(city.north, two.areas[0]) for _ in range(2)] + [f.make_customer(city.north, two.areas[1])]
+    feeder = [f.make_customer(city.north, two.areas[0]) for _ in range(2)] + [
+        f.make_customer(city.north, area) for area in two.areas[1:]
+    ]
     first = call(city, dark[0], minutes(0))
     call(city, dark[1], minutes(2))
     call(city, single[0], minutes(5))
-    for customer, at in [(feeder[0], 6), (feeder[1], 7), (feeder[2], 8)]:
+    for customer, at in [(feeder[0], 6), (feeder[1], 7), (feeder[2], 8), (feeder[3], 8.5)]:
         call(city, customer, minutes(at))
-    call(city, feeder[2], minutes(9))  # a repeat call: it counts as a call, the customer once
+    call(city, feeder[3], minutes(9))  # a repeat call: it counts as a call, the customer once
     area_outage = RepairTicket.objects.get(workorder=first).outage
     assert area_outage is not None and area_outage.level == OutageLevel.TRANSFORMER_AREA
     feeder_outage = RepairTicket.objects.filter(workorder__customer=feeder[0]).get().outage
@@ -57,14 +59,14 @@ def test_the_board_counts_a_storm_as_a_shift_lead_needs_it(city: City) -> None:
 
     b = storm_board(user=city.shift_lead, now=minutes(12))
     assert b["by_state"] == {"open": 2, "assigned": 1, "on_site": 0, "restored_12h": 0}
-    assert b["customers_off"] == 4 + 1 + 3  # the dark 台区, the single caller, the whole second feeder
+    assert b["customers_off"] == 4 + 1 + 4  # the dark 台区, the single caller, the whole second feeder
     assert b["crews_assigned"] == 1 and b["crews_idle"] == 0
-    assert b["calls_waiting"] == 1 + 4  # the single caller's, and the feeder's four calls
+    assert b["calls_waiting"] == 1 + 5  # the single caller's, and the feeder's five calls
     assert b["oldest_unassigned"]["calls"] == 1 and b["oldest_unassigned"]["age_minutes"] == 7
-    assert b["calls_per_10min"] == 5 and b["call_windows"][1]["calls"] == 2  # (2, 12] minutes, then (-8, 2]
+    assert b["calls_per_10min"] == 6 and b["call_windows"][1]["calls"] == 2  # (2, 12] minutes, then (-8, 2]
     rows = {r["id"]: r for r in b["outages"]}
     assert rows[area_outage.pk]["crews"] == ["浙A·S0001"] and rows[area_outage.pk]["customers_off"] == 4
-    assert rows[feeder_outage.pk]["customers_off"] == 3 and rows[feeder_outage.pk]["state"] == "研判中"
+    assert rows[feeder_outage.pk]["customers_off"] == 4 and rows[feeder_outage.pk]["state"] == "研判中"
     # Another repair centre's dispatcher sees none of it.
     other = storm_board(user=city.dispatcher_south, now=minutes(12))
     assert other["live"] == 0 and other["customers_off"] == 0 and other["calls_per_10min"] == 0

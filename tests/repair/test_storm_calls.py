@@ -30,6 +30,7 @@ def now() -> dt.datetime:
 
 
 def first_call(city: City) -> ProbableOutage:
+    """Two customers of one 台区 call: a 台区 outage, which covers their neighbours."""
     order = wo.workorder_create(
         actor=city.agent,
         channel="phone",
@@ -37,7 +38,16 @@ def first_call(city: City) -> ProbableOutage:
         customer=city.north_customer,
         description="整栋楼停电",
     )
-    return RepairTicket.objects.get(workorder=order).outage  # type: ignore[return-value]
+    wo.workorder_create(
+        actor=city.agent,
+        channel="phone",
+        category=cat("repair"),
+        customer=f.make_customer(city.north, city.north_net.areas[0]),
+        description="我家也停电了",
+    )
+    outage = RepairTicket.objects.select_related("outage").get(workorder=order).outage
+    assert outage is not None and outage.level == "transformer_area"
+    return outage
 
 
 def neighbour(city: City, phone: str = "13900002222") -> Any:
@@ -96,7 +106,7 @@ def test_a_one_line_call_from_the_panel_joins_the_known_outage_in_one_step(city:
     assert ticket.outage_id == outage.pk and ticket.state == TicketState.CHILD and not ticket.is_main
     assert order.caller_phone == "13900002222" and order.channel == "phone" and "楼道也没电" in order.description
     outage.refresh_from_db()
-    assert outage.call_count == 2
+    assert outage.call_count == 3
     event = Event.objects.get(action="repair.quick_call")
     assert event.new["joined"] is True and event.new["told_outage"] == outage.pk and event.note == "楼道也没电"
 

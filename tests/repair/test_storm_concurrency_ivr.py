@@ -65,8 +65,10 @@ def test_simultaneous_one_line_calls_from_the_ivr_all_join_the_known_outage(
     first = wo.workorder_create(
         actor=city.agent, channel="phone", category=cat("repair"), customer=city.north_customer, description="停电"
     )
+    second = f.make_customer(city.north, area)
+    wo.workorder_create(actor=city.agent, channel="phone", category=cat("repair"), customer=second, description="停电")
     outage = RepairTicket.objects.get(workorder=first).outage
-    assert outage is not None
+    assert outage is not None and outage.level == "transformer_area"  # it covers the neighbours
     rs.storm_mode_set(on=True, reason="台风登陆", actor=city.shift_lead)
     callers = [f.make_customer(city.north, area, phone=f"1390000{i:04d}") for i in range(CALLERS)]
     _, token = token_create(user=f.make_user(Role.IVR, city.center, "ivr"), actor=None)
@@ -89,5 +91,5 @@ def test_simultaneous_one_line_calls_from_the_ivr_all_join_the_known_outage(
     assert all(body["joined"] is True for _, body in answers)
     live = ProbableOutage.objects.exclude(state__in=["merged", "cancelled"])
     assert list(live.values_list("pk", flat=True)) == [outage.pk]
-    assert live.get().call_count == CALLERS + 1
+    assert live.get().call_count == CALLERS + 2
     assert WorkOrder.objects.filter(channel="ivr", main=first).count() == CALLERS

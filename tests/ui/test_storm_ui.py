@@ -23,8 +23,15 @@ def test_a_lead_switches_storm_mode_on_and_an_agent_takes_a_known_outage_call_in
     first = wo.workorder_create(
         actor=city.agent, channel="phone", category=cat("repair"), customer=city.north_customer, description="停电"
     )
+    wo.workorder_create(
+        actor=city.agent,
+        channel="phone",
+        category=cat("repair"),
+        customer=f.make_customer(city.north, city.north_net.areas[0]),
+        description="我家也停电",
+    )
     outage = RepairTicket.objects.get(workorder=first).outage
-    assert outage is not None
+    assert outage is not None and outage.level == "transformer_area"  # two customers: it covers the 台区
     etr_refresh_due(now=timezone.now())  # what the worker does within seconds
     caller = f.make_customer(city.north, city.north_net.areas[0], phone="13900002222", name="李四")
 

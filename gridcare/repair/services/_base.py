@@ -11,7 +11,6 @@ from django.utils import timezone
 from gridcare.core.audit import record_event
 from gridcare.core.errors import Conflict
 from gridcare.org.models import User
-from gridcare.repair import grouping
 from gridcare.repair.models import (
     AreaTarget,
     AssignmentState,
@@ -20,9 +19,6 @@ from gridcare.repair.models import (
 )
 
 Actor = User | str | None
-
-
-RULE = grouping.Rule()
 
 
 ACTIVE = [AssignmentState.QUEUED, AssignmentState.RECEIVED, AssignmentState.ACCEPTED]

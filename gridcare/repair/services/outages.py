@@ -10,6 +10,7 @@ from django.db import transaction
 
 from gridcare.core.audit import record_event
 from gridcare.core.errors import Conflict, ServiceError
+from gridcare.grid.models import TransformerArea
 from gridcare.notices import services as notices
 from gridcare.notices.models import Outage
 from gridcare.repair.models import (
@@ -18,6 +19,7 @@ from gridcare.repair.models import (
     OutageLevel,
     ProbableOutage,
 )
+from gridcare.repair.services import placing
 from gridcare.repair.services._base import Actor, _now
 
 
@@ -84,15 +86,21 @@ def outage_publish(
         unit = area.unit if area else outage.feeder.unit if outage.feeder else None
         if unit is None:
             raise ServiceError("无法确定故障所在的电网位置", field="outage")
+        areas = [area] if area and outage.level != OutageLevel.FEEDER else []
+        where: object = outage.feeder or area
+        if outage.level == OutageLevel.DEVICE:
+            # A device below the outlet darkens the 台区 downstream of it on the network as it runs now.
+            areas = list(TransformerArea.objects.filter(pk__in=list(placing.evidence_areas(outage))))
+            where = f"{outage.feeder} {outage.device}" if outage.device else outage.feeder
         published = notices.outage_publish_fault(
             unit=unit,
-            title=f"故障停电：{outage.feeder or area}",
+            title=f"故障停电：{where}",
             cause=cause,
             started_at=outage.first_call_at,
             etr=outage.etr,
             actor=actor,
             feeders=[outage.feeder] if outage.feeder and outage.level == OutageLevel.FEEDER else [],
-            areas=[area] if area and outage.level != OutageLevel.FEEDER else [],
+            areas=areas,
             callers=callers,
             source_ref=f"repair-outage-{outage.pk}",
             now=now,

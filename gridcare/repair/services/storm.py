@@ -16,14 +16,8 @@ from gridcare.customers.models import Customer
 from gridcare.org.models import User
 from gridcare.repair.models import ProbableOutage, RepairTicket, StormMode
 from gridcare.repair.services._base import Actor, _now
-from gridcare.repair.storm_selectors import (
-    call_windows,
-    covering_outage,
-    outage_areas,
-    storm_on,
-    storm_rule,
-    storm_state,
-)
+from gridcare.repair.services.placing import covering
+from gridcare.repair.storm_selectors import call_windows, storm_on, storm_rule, storm_state
 from gridcare.repair.stormrule import decide
 from gridcare.workorders import services as wo
 from gridcare.workorders.models import Category, CategoryKind, Channel, WorkOrder
@@ -145,14 +139,13 @@ def storm_call_record(
         raise ServiceError("备注不能超过 200 个字", field="note")
     if not storm_on():
         raise Conflict("暴雨模式未开启：请按正常流程受理报修工单")
-    known = covering_outage(customer)
+    sp = customer.service_point
+    # The outage intake tells this caller of (repair.selectors.outage_for_customer): the same definition.
+    known = covering(sp.transformer_area_id, sp.code) if sp is not None else None
     if outage is not None and (known is None or known.pk != outage.pk):
         raise Conflict(f"故障 {outage.pk} 已不在抢修中或不再覆盖该客户，请重新查询")
     if known is None:
         raise Conflict("该客户所在区域没有已知故障，请按正常流程受理报修工单")
-    sp = customer.service_point
-    if sp is None or sp.transformer_area_id not in outage_areas(known):
-        raise Conflict("该客户不在此故障的停电范围内，请按正常流程受理报修工单")
     told = f"（已告知：故障 {known.pk}）"
     description = f"暴雨模式一键报修：{note}{told}" if note else f"暴雨模式一键报修：客户报告停电{told}"
     with transaction.atomic():

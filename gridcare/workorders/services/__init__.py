@@ -40,6 +40,7 @@ from gridcare.workorders.services.merging import (
     workorder_follow,
     workorder_merge,
     workorder_milestone_met,
+    workorder_unfollow,
     workorder_unmerge,
 )
 from gridcare.workorders.services.routing import route
@@ -80,5 +81,6 @@ __all__ = [
     "workorder_suspend",
     "workorder_take",
     "workorder_transfer",
+    "workorder_unfollow",
     "workorder_unmerge",
 ]

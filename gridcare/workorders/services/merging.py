@@ -127,6 +127,25 @@ def workorder_follow(
 FOLLOWED_MILESTONES = ("arrive", "restore")
 
 
+def workorder_unfollow(*, order: WorkOrder, actor: Actor, note: str = "", now: dt.datetime | None = None) -> WorkOrder:
+    """`order` no longer follows its main order (a dispatcher split the fault): its calls leave the main order's
+    count and it answers for itself again. Clocks already stopped with the main order stay met: that arrival
+    or restoration did happen."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _fresh(order)
+        if order.main is None:
+            return order
+        main = _fresh(order.main)
+        WorkOrder.objects.filter(pk=main.pk).update(call_count=F("call_count") - _calls_new_to(main, order))
+        WorkOrder.objects.filter(pk=order.pk).update(main=None, version=F("version") + 1)
+        record_event(
+            actor=actor, action="workorder.unfollow", subject=order, at=now, note=note, new={"main": main.number}
+        )
+        order.refresh_from_db()
+        return order
+
+
 def _meet_with_followers(order: WorkOrder, milestones: list[str], now: dt.datetime) -> None:
     _meet(order, milestones, now)
     for follower in WorkOrder.objects.filter(main=order).exclude(status__in=[Status.CANCELLED]):

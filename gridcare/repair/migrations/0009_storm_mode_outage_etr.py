@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("repair", "0007_remove_vehicle_gps_device_id"),
+        ("repair", "0008_outage_prediction"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
