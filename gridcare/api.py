@@ -316,6 +316,7 @@ def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from gridcare.ami.api import router as ami_router
     from gridcare.customers.api import grid_router as customers_below_grid_router
     from gridcare.customers.api import router as customers_router
     from gridcare.dsm.api import router as dsm_router
@@ -336,6 +337,7 @@ def _register_routers() -> None:
     api.add_router("/workorders", workorders_router)
     api.add_router("/repair", repair_router)
     api.add_router("/repair", storm_router)
+    api.add_router("/ami", ami_router)
     api.add_router("/notices", notices_router)
     api.add_router("/tags", tags_router)
     api.add_router("/segments", segments_router)

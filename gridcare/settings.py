@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "gridcare.customers",
     "gridcare.repair",
     "gridcare.gps",
+    "gridcare.ami",
     "gridcare.workorders",
     "gridcare.notices",
     "gridcare.tags",
@@ -181,6 +182,9 @@ GRIDCARE_STORM_CALLS_PER_10MIN_OFF = env_int(
 )
 # A vehicle's GPS fix older than this does not place it for ranking: it is ranked from its home position.
 GRIDCARE_GPS_STALE_MINUTES = env_int("GRIDCARE_GPS_STALE_MINUTES", 30, minimum=1)
+# How outage prediction asks meters whether they have power: "simulated" (answers from the stored meter events) or
+# the dotted path of a class with ping(meter_nos, now); checked at start (gridcare.E004, docs/meter-events.md).
+GRIDCARE_AMI_PINGER = env_str("GRIDCARE_AMI_PINGER", "simulated").strip()
 GRIDCARE_API_PAGE_MAX = env_int("GRIDCARE_API_PAGE_MAX", 500, minimum=1)
 
 # Logs: plain lines for a terminal, or one JSON object per line for a log collector; both carry the request id

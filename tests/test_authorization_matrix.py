@@ -137,6 +137,14 @@ ROWS: list[Row] = [
         {IV, A, SL},
         body={"account_no": "{account_no}", "phone": "13900001111"},
     ),
+    # Meter events: the head-end posts with its own secret (tests/ami/test_api.py); of people, administrators only.
+    row(
+        "POST",
+        "/api/v1/ami/events",
+        "",
+        set(),
+        body={"event_id": "{code}", "meter_no": "matrix-meter", "kind": "last_gasp", "at": 1700000000},
+    ),
     # Outage notices
     row(
         "POST",

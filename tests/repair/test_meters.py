@@ -138,3 +138,51 @@ def test_a_dispatcher_splits_calls_off_an_outage_and_confirms_it(city: City) -> 
         rs.outage_split(outage=outage, tickets=["nope"], actor=city.dispatcher_north, now=minutes(12))
     with pytest.raises(ServiceError, match="部分"):
         rs.outage_split(outage=outage, tickets=[orders[0].number, orders[1].number], actor=city.dispatcher_north)
+
+
+def test_meter_events_posted_by_the_head_end_open_the_repair_and_a_restore_batch_closes_it(
+    city: City, django_capture_on_commit_callbacks
+) -> None:
+    import json
+
+    from django.test import Client
+
+    from tests.ami.conftest import TOKEN
+
+    sps = area_with_customers(city, 3)
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    body = {
+        "events": [
+            {"event_id": f"HE-{sp.meter_no}", "meter_no": sp.meter_no, "kind": "停电事件", "at": stamp.isoformat()}
+            for sp in sps
+        ]
+    }
+    from gridcare.ami import config as ami_config
+
+    with ami_config.override(ami_config.load_config({"GRIDCARE_AMI_TOKEN": TOKEN})):
+        with django_capture_on_commit_callbacks(execute=True):
+            r = Client().post(
+                "/api/v1/ami/events",
+                json.dumps(body, ensure_ascii=False),
+                content_type="application/json",
+                headers={"X-GridCare-Token": TOKEN},
+            )
+        assert r.status_code == 200, r.content
+        outage = ProbableOutage.objects.exclude(state="merged").get()
+        assert outage.level == "transformer_area" and outage.notice_outage_id is not None
+        assert RepairTicket.objects.get(outage=outage).workorder.channel == "ami"
+        back = {
+            "events": [
+                {"event_id": f"HR-{sp.meter_no}", "meter_no": sp.meter_no, "kind": "restored", "at": stamp.isoformat()}
+                for sp in sps
+            ]
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            Client().post(
+                "/api/v1/ami/events",
+                json.dumps(back),
+                content_type="application/json",
+                headers={"X-GridCare-Token": TOKEN},
+            )
+    outage.refresh_from_db()
+    assert outage.state == "restored"  # every meter came back before a crew was sent: a transient fault

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from django.db import transaction
 
+from gridcare.ami.models import MeterEvent
 from gridcare.core.audit import record_event
 from gridcare.grid import topology
 from gridcare.grid.models import ServicePoint
@@ -191,3 +192,8 @@ class _StillOff:
     @property
     def service_point_id(self) -> int | None:
         return self._sp
+
+
+def consume(events: list[MeterEvent], now: dt.datetime) -> None:
+    """The consumer the AMI app calls after each committed batch (registered by RepairConfig.ready)."""
+    meter_events_consume(events, now)
