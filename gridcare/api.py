@@ -325,6 +325,7 @@ def _register_routers() -> None:
     from gridcare.notices.api import router as notices_router
     from gridcare.org.api import router as org_router
     from gridcare.repair.api import router as repair_router
+    from gridcare.repair.storm_api import router as storm_router
     from gridcare.tags.api import router as tags_router
     from gridcare.tags.api import segments_router
     from gridcare.workorders.api import router as workorders_router
@@ -335,6 +336,7 @@ def _register_routers() -> None:
     api.add_router("/grid", customers_below_grid_router)
     api.add_router("/workorders", workorders_router)
     api.add_router("/repair", repair_router)
+    api.add_router("/repair", storm_router)
     api.add_router("/ami", ami_router)
     api.add_router("/notices", notices_router)
     api.add_router("/tags", tags_router)

@@ -177,6 +177,12 @@ GRIDCARE_REPAIR_MAX_CALL_AGE_MINUTES = env_int("GRIDCARE_REPAIR_MAX_CALL_AGE_MIN
 # How often a process asks whether the network below the feeder changed (grid.topology): a switching operation
 # made in another process is seen by outage prediction within this long. 0: on every event.
 GRIDCARE_TOPOLOGY_RECHECK_MS = env_int("GRIDCARE_TOPOLOGY_RECHECK_MS", 1000, minimum=0)
+# Storm mode (暴雨模式, docs/storm-mode.md): on when this many repair calls arrive within 10 minutes; off again when
+# every 10 minutes of the last half hour had fewer than the _OFF count (below the first, so it does not flap).
+GRIDCARE_STORM_CALLS_PER_10MIN = env_int("GRIDCARE_STORM_CALLS_PER_10MIN", 60, minimum=1)
+GRIDCARE_STORM_CALLS_PER_10MIN_OFF = env_int(
+    "GRIDCARE_STORM_CALLS_PER_10MIN_OFF", GRIDCARE_STORM_CALLS_PER_10MIN // 2, minimum=0
+)
 # A vehicle's GPS fix older than this does not place it for ranking: it is ranked from its home position.
 GRIDCARE_GPS_STALE_MINUTES = env_int("GRIDCARE_GPS_STALE_MINUTES", 30, minimum=1)
 # How outage prediction asks meters whether they have power: "simulated" (answers from the stored meter events) or

@@ -34,8 +34,9 @@ from tests import factories as f
 from tests.conftest import City
 from tests.workorders.helpers import complaint
 
-ROLES = ("agent", "shift_lead", "dispatcher", "crew", "department", "quality", "analyst", "admin")
+ROLES = ("agent", "shift_lead", "dispatcher", "crew", "department", "quality", "analyst", "ivr", "admin")
 A, SL, DI, CR, DE, QA, AN = "agent", "shift_lead", "dispatcher", "crew", "department", "quality", "analyst"
+IV = "ivr"  # the IVR system's own account (a program, not a person)
 # Data scope: the 95598 centre and the departments see the whole company; a repair centre's dispatchers and its
 # crews see that centre's area. "Other" objects below belong to the south centre or another department.
 NARROW_SCOPE = {DI, CR}
@@ -46,7 +47,8 @@ class Row:
     method: str
     path: str  # the OpenAPI path (or a page's URL pattern), with {placeholders}
     obj: str  # what the placeholders name: order, ticket, assignment, vehicle, outage, fault, customer, plan, event,
-    #           feeder (create on a feeder), or "" for no object (creating something new)
+    #           feeder (create on a feeder), storm_caller (a customer in a known outage, storm mode on), or ""
+    #           for no object (creating something new)
     roles: frozenset[str]  # who may, on an object their own unit holds (administrators always may)
     anywhere: frozenset[str] = frozenset()  # who may also on an object another unit holds (within their scope)
     body: Any = None
@@ -125,6 +127,16 @@ ROWS: list[Row] = [
     row("POST", "/api/v1/repair/outages/{pk}/etr", "fault", {DI, SL}, {SL}, body={"etr": None, "reason": "x"}),
     row("POST", "/api/v1/repair/outages/{pk}/confirm", "fault", {DI, SL}, {SL}, body={}),
     row("POST", "/api/v1/repair/outages/{pk}/split", "fault", {DI, SL}, {SL}, body={"tickets": ["nope"]}),
+    # Storm mode: the shift lead switches it; a known-outage caller is recorded in one line by the IVR or an agent
+    row("POST", "/api/v1/repair/storm", "", {SL}, body={"on": True, "reason": "矩阵测试"}),
+    row(
+        "POST",
+        "/api/v1/repair/ivr/calls",
+        "storm_caller",
+        {IV, A, SL},
+        {IV, A, SL},
+        body={"account_no": "{account_no}", "phone": "13900001111"},
+    ),
     # Meter events: the head-end posts with its own secret (tests/ami/test_api.py); of people, administrators only.
     row(
         "POST",
@@ -230,6 +242,14 @@ ROWS: list[Row] = [
     row("POST", "/workorders/new/", "", {A, SL}, body={"category": "", "description": ""}),
     row("POST", "/notices/follow-ups/{pk}/done/", "follow_up", {SL}, {SL}, body={"note": "已电话联系"}),
     row("POST", "/grid/devices/{code}/switch/", "device", {DI, SL}, body={"note": "矩阵"}),
+    row(
+        "POST",
+        "/repair/storm/call/",
+        "storm_caller",
+        {IV, A, SL},
+        {IV, A, SL},
+        body={"account_no": "{account_no}", "phone": "13900001111"},
+    ),
 ]
 
 # POSTs that change nothing (a computation or a preview) or are not called by people (a gateway's receipt, with its
@@ -283,6 +303,7 @@ class World:
             DE: city.handler,
             QA: city.quality,
             AN: city.analyst,
+            IV: f.make_user(Role.IVR, city.center, "ivr"),
             "admin": city.admin,
         }
         self.tokens = {role: token_create(user=u, actor=None)[1] for role, u in self.users.items()}
@@ -414,6 +435,28 @@ class World:
         c = self.city.north_customer if self._north(kind) else self.city.south_customer
         Participation.objects.create(event=event, customer=c, planned_kw=10)
         return {"event_id": event.event_id, "account_no": c.account_no}
+
+    def storm_caller(self, kind: str) -> dict[str, Any]:
+        """In storm mode, a customer whose 台区 already has a live outage (two neighbours called: a 台区 outage)."""
+        from gridcare.repair.services import storm_mode_set
+        from gridcare.repair.storm_selectors import storm_on
+        from gridcare.workorders.services import workorder_create
+        from tests.workorders.helpers import cat
+
+        city = self.city
+        center = city.north if self._north(kind) else city.south
+        net = f.make_network(center, areas=1, district=city.north_customer.district)
+        for _ in range(2):
+            workorder_create(
+                actor=city.agent,
+                channel="phone",
+                category=cat("repair"),
+                customer=f.make_customer(center, net.areas[0]),
+                description="停电",
+            )
+        if not storm_on():
+            storm_mode_set(on=True, reason="矩阵测试", actor=city.shift_lead)
+        return {"account_no": f.make_customer(center, net.areas[0]).account_no}
 
     def follow_up(self, kind: str) -> dict[str, Any]:
         """A task named to someone none of the tested users is (a manager of its own), held by the supply unit."""

@@ -82,6 +82,10 @@ POLICY: dict[str, Rule] = {
     # Switching (倒闸操作, gridcare.grid.api): the dispatchers and shift leads of the unit that holds the feeder.
     # Nobody else's feeders, not even a 95598 shift lead's: operating another unit's network is not a floor call.
     "grid.switch": _r({DI, SL}, Reach.HOLDER, "断开或合上线路设备（倒闸操作）"),
+    # Storm mode (gridcare.repair.storm_api): the shift lead runs the floor and switches it; in it, a caller of a
+    # known outage is recorded in one line by the people on the phone or by the IVR system's own account.
+    "repair.storm": _r({SL}, Reach.NONE, "切换暴雨模式"),
+    "repair.quick_call": _r({Role.IVR, A, SL}, Reach.SCOPE, "一键报修（并入已知故障）"),
     # Outage notices (gridcare.notices.api): the unit responsible for the outage edits it.
     "outage.create": _r({DI, SL}, Reach.NONE, "新建停电信息"),
     "outage.edit": _r({DI, SL}, Reach.HOLDER, "修改、发布或取消停电信息", anywhere={SL}),

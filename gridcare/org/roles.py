@@ -13,3 +13,6 @@ class Role(models.TextChoices):
     QUALITY = "quality", _("服务质量监督")
     ANALYST = "analyst", _("营销分析")
     ADMIN = "admin", _("系统管理员")
+    # A program, not a person: the voice response system (IVR) answering 95598 calls with its own token. It may
+    # only look up a caller's known outage and record a one-line repair call (gridcare.repair.storm_api).
+    IVR = "ivr", _("IVR 语音系统")

@@ -23,6 +23,7 @@ from gridcare.repair.models import (
     Vehicle,
     VehicleAssignment,
 )
+from gridcare.repair.storm_selectors import etr_view
 
 router = Router(tags=["repair"])
 
@@ -46,6 +47,12 @@ class RepairOutageOut(Schema):
     etr: dt.datetime | None
     etr_updated_at: dt.datetime | None
     etr_status: str
+    etr_low: dt.datetime | None = Field(None, description="80% 区间下限（按历史估计时）")
+    etr_high: dt.datetime | None = Field(None, description="80% 区间上限（按历史估计时）")
+    etr_samples: int = Field(0, description="估计所依据的同类历史故障数；0 表示依据承诺时限")
+    etr_basis: str = Field("", description="估计所用的历史分组，如「台区故障 · 城市 · 夜间」")
+    etr_source: str = Field("", description="estimate 按历史估计 | manual 调度员给出 | 空：尚未评估")
+    etr_text: str = Field("", description="告知客户的预计恢复时间说明")
     level_label: str = ""
     feeder: str | None = None
     area: str | None = None
@@ -145,6 +152,7 @@ class AssignmentOut(Schema):
 def outage_out(o: ProbableOutage | None) -> dict[str, Any] | None:
     if o is None:
         return None
+    shown = etr_view(o)
     return {
         "id": o.pk,
         "level": o.level,
@@ -154,6 +162,12 @@ def outage_out(o: ProbableOutage | None) -> dict[str, Any] | None:
         "etr": o.etr,
         "etr_updated_at": o.etr_updated_at,
         "etr_status": "已评估" if o.etr else "尚未评估",
+        "etr_low": shown["low"],
+        "etr_high": shown["high"],
+        "etr_samples": shown["samples"],
+        "etr_basis": shown["basis"],
+        "etr_source": shown["source"],
+        "etr_text": shown["text"],
         "level_label": o.get_level_display(),
         "feeder": o.feeder.code if o.feeder_id and o.feeder else None,
         "area": o.transformer_area.code if o.transformer_area_id and o.transformer_area else None,

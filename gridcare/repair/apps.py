@@ -11,6 +11,7 @@ class RepairConfig(AppConfig):
         # Repair hangs its ticket and A–H flow off 故障报修 orders through the work-order kind registry: work
         # orders call these hooks and never import repair (docs/architecture.md, "a new work-order kind").
         from gridcare.ami import consumers as meter_consumers
+        from gridcare.repair import checks  # noqa: F401  (registers system checks)
         from gridcare.repair.orders import RepairOrders
         from gridcare.repair.selectors import known_fault_for_caller
         from gridcare.repair.services.meters import consume as consume_meter_events

@@ -16,4 +16,9 @@ EVENT_LABELS = {
     "repair.callback": "复电回访",
     "repair.not_accepted": "超时未接单提醒",
     "outage.etr": "更新预计恢复时间",
+    "outage.etr_estimate": "按历史估计预计恢复时间",
+    "repair.quick_call": "一键报修（并入已知故障）",
+    "storm.on": "开启暴雨模式",
+    "storm.off": "关闭暴雨模式",
+    "storm.confirm": "值长接管暴雨模式",
 }

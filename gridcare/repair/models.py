@@ -330,3 +330,64 @@ class VehicleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vehicle} #{self.position} {self.ticket}"
+
+
+class StormMode(models.Model):
+    """暴雨模式: one row for the 95598 centre. On while repair calls per 10 minutes are past the threshold (the
+    worker switches it, see repair.stormrule) or while a shift lead says so; known-outage callers are then answered
+    first and recorded in one line. Every switch is an audit event (storm.on / storm.off): the periods are read
+    from those."""
+
+    on = models.BooleanField(_("暴雨模式"), default=False)
+    since = models.DateTimeField(_("切换时间"), null=True, blank=True)
+    automatic = models.BooleanField(_("自动切换"), default=False)
+    switched_by = models.ForeignKey(
+        "org.User", verbose_name=_("切换人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    # The worker's last look at the call rate, and its claim on the next one (once a minute, whoever runs it).
+    calls_per_10min = models.PositiveIntegerField(_("近10分钟报修来电"), default=0)
+    evaluated_at = models.DateTimeField(_("最近评估"), null=True, blank=True)
+    next_evaluation_at = models.DateTimeField(_("下次评估"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("暴雨模式")
+        verbose_name_plural = _("暴雨模式")
+
+    def __str__(self) -> str:
+        return "暴雨模式：开" if self.on else "暴雨模式：关"
+
+
+class EtrSource(models.TextChoices):
+    ESTIMATE = "estimate", _("按历史估计")
+    MANUAL = "manual", _("调度员给出")
+
+
+class OutageEtr(models.Model):
+    """Where a probable outage's ETR (`ProbableOutage.etr`) comes from: an estimate from past outages with its 80 %
+    interval and what it rests on, or a dispatcher's own time, which wins over estimates from then on. Also keeps
+    what the estimate was made from, so a change (the crew arrives, the level moves) is seen and re-estimated."""
+
+    outage = models.OneToOneField(
+        ProbableOutage, verbose_name=_("故障研判"), on_delete=models.CASCADE, related_name="etr_detail"
+    )
+    source = models.CharField(_("来源"), max_length=10, choices=EtrSource.choices, default=EtrSource.ESTIMATE)
+    low = models.DateTimeField(_("80%区间下限"), null=True, blank=True)
+    high = models.DateTimeField(_("80%区间上限"), null=True, blank=True)
+    samples = models.PositiveIntegerField(_("依据故障数"), default=0)
+    basis = models.CharField(_("依据"), max_length=120, blank=True)  # the history cell used, in words
+    phase = models.CharField(_("估计时所处阶段"), max_length=10, blank=True)  # etr.OPEN / ASSIGNED / ON_SITE
+    kind = models.CharField(_("估计时故障类型"), max_length=24, blank=True)  # the level or the device kind
+    area_class = models.CharField(_("城乡类别"), max_length=10, blank=True)
+    # Idle vehicles of the repair centre when the outage was first estimated: a feature of this outage once it
+    # is history (kept as it was, not recounted).
+    crews_idle = models.PositiveIntegerField(_("空闲车辆数"), null=True, blank=True)
+    estimated_at = models.DateTimeField(_("估计时间"))
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("预计恢复时间依据")
+        verbose_name_plural = _("预计恢复时间依据")
+
+    def __str__(self) -> str:
+        return f"{self.outage_id}: {self.get_source_display()}"

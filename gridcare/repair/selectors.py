@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from gridcare.gps.models import LatestPosition, TrackPoint
@@ -26,6 +27,7 @@ from gridcare.repair.models import (
 )
 from gridcare.repair.services import ACTIVE, open_tickets_q
 from gridcare.repair.services.placing import covering
+from gridcare.repair.storm_selectors import etr_view, storm_on
 
 
 def rules() -> list[timing.SegmentRule]:
@@ -82,7 +84,15 @@ def ticket_timing(
 
 def tickets_visible(*, user: Any) -> QuerySet[RepairTicket]:
     qs = RepairTicket.objects.select_related(
-        "workorder", "workorder__customer", "repair_center", "crew", "vehicle", "outage", "transformer_area", "feeder"
+        "workorder",
+        "workorder__customer",
+        "repair_center",
+        "crew",
+        "vehicle",
+        "outage",
+        "outage__etr_detail",
+        "transformer_area",
+        "feeder",
     )
     if getattr(user, "sees_everything", False):
         return qs
@@ -250,11 +260,17 @@ def known_fault_for_caller(customer: Any) -> list[tuple[dict[str, Any], int | No
     probable = outage_for_customer(customer)
     if probable is None:
         return []
+    shown = etr_view(probable)
     told = {
         "kind": "fault",
         "title": f"故障抢修中：{probable}",
         "cause": probable.cause,
         "etr": probable.etr,
+        "etr_text": shown["text"],  # with its 80 % interval and what it rests on, when estimated
         "updated": probable.etr_updated_at or probable.last_call_at,
+        "outage_id": probable.pk,
     }
+    if storm_on():
+        # Storm mode: the agent records this caller in one line, joined to this outage (repair.views.storm_call).
+        told["quick_call"] = {"url": reverse("repair:storm_call"), "outage": probable.pk}
     return [(told, probable.notice_outage_id)]

@@ -1,17 +1,31 @@
-"""Repair pages: the dispatcher's map and lists, the crew's phone page, and the A–H reports."""
+"""Repair pages: the dispatcher's map and lists, the crew's phone page, the A–H reports, and the storm board with
+the agent's one-line call."""
 
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from gridcare.core.errors import Forbidden, NotFound, ServiceError
 from gridcare.core.excel import Sheet, sheets_response
+from gridcare.customers.selectors import customer_get
+from gridcare.org import policy
 from gridcare.repair import reports
+from gridcare.repair.board import may_see_board, storm_board
+from gridcare.repair.models import ProbableOutage
+from gridcare.repair.services import storm_call_record
+from gridcare.repair.services.storm import quick_call_summary
+from gridcare.workorders.models import Channel
 
 
 @login_required
@@ -89,3 +103,70 @@ def _export(data: dict, busy: dict) -> HttpResponse:  # type: ignore[type-arg]
         ),
     ]
     return sheets_response(f"repair-report-{timezone.localdate():%Y%m%d}", sheets)
+
+
+# --------------------------------------------------------------------------------------------------- storm mode
+
+
+def _board_allowed(request: HttpRequest) -> None:
+    if not may_see_board(request.user):
+        raise PermissionDenied("暴雨看板供值长和抢修调度使用")
+
+
+@login_required
+def storm(request: HttpRequest) -> HttpResponse:
+    """The storm board: the page, which refreshes its board part every 15 seconds (storm.js)."""
+    _board_allowed(request)
+    return render(
+        request,
+        "repair/storm.html",
+        {"b": storm_board(user=request.user), "may_switch": policy.may(request.user, "repair.storm")},
+    )
+
+
+@login_required
+def storm_fragment(request: HttpRequest) -> HttpResponse:
+    _board_allowed(request)
+    return render(
+        request,
+        "repair/_storm_board.html",
+        {"b": storm_board(user=request.user), "may_switch": policy.may(request.user, "repair.storm")},
+    )
+
+
+@login_required
+@require_POST
+def storm_call(request: HttpRequest) -> HttpResponse:
+    """一键报修 from the agent's customer panel: the caller's number (and a note) joins the known outage."""
+    account_no = request.POST.get("account_no", "").strip()
+    back = f"{reverse('workorders:intake')}?{urlencode({'account': account_no})}"
+    try:
+        policy.require_role(request.user, "repair.quick_call")
+        customer = customer_get(user=request.user, account_no=account_no)
+        outage_id = request.POST.get("outage", "")
+        told = ProbableOutage.objects.filter(pk=int(outage_id)).first() if outage_id.isdigit() else None
+        order, ticket, known = storm_call_record(
+            customer=customer,
+            phone=request.POST.get("phone", ""),
+            note=request.POST.get("note", ""),
+            outage=told,
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.PHONE,
+        )
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    except ServiceError as exc:
+        messages.error(request, f"一键报修未登记：{exc.message}")
+        return redirect(back)
+    summary = quick_call_summary(order, ticket, known)
+    if summary["joined"]:
+        messages.success(
+            request, f"已登记一键报修 {order.number}，并入故障 {known.pk}（该故障第 {known.call_count} 个来电）"
+        )
+    else:
+        messages.warning(
+            request, f"已登记报修 {order.number}，但研判将其归入故障 {ticket.outage_id}，而非告知客户的故障 {known.pk}"
+        )
+    return redirect(back)

@@ -132,6 +132,7 @@ class KnownOutageOut(Schema):
     title: str
     cause: str
     etr: dt.datetime | None = Field(None, description="预计恢复时间")
+    etr_text: str = Field("", description="预计恢复时间的说明（按历史估计时含 80% 区间和依据的故障数）")
     updated: dt.datetime | None
 
 

@@ -148,7 +148,9 @@ def categories_active() -> QuerySet[Category]:
 
 #: Apps above work orders that know of outages a caller may be in (repair: faults being analysed) register a
 #: source here in their AppConfig.ready(). A source returns (what to tell the caller, the published outage notice it
-#: already covers, if any) for each outage covering the customer.
+#: already covers, if any) for each outage covering the customer. What to tell: kind, title, cause, etr, updated;
+#: optionally etr_text (the ETR as a sentence) and quick_call ({url, outage}: a one-line call the agent's panel
+#: offers first, posting account_no, outage, phone and note to that url).
 OutageSource = Callable[[Customer], list[tuple[dict[str, Any], int | None]]]
 OUTAGE_SOURCES: list[OutageSource] = []
 

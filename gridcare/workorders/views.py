@@ -85,6 +85,14 @@ def customer_panel(request: HttpRequest, account_no: str) -> HttpResponse:
         raise Http404(exc.message) from None
     orders = selectors.customer_orders(user=request.user, customer=customer, limit=10)
     open_orders = [o for o in orders if o.status in {s.value for s in Status} - {"archived", "merged", "cancelled"}]
+    outages = selectors.known_outages(customer)
+    # An outage source may offer a one-line call for its outage (repair, in storm mode): shown first, since the
+    # caller is most likely calling about it; only those who take calls get the button.
+    quick = (
+        next((o for o in outages if o.get("quick_call")), None)
+        if policy.may(request.user, "workorder.create")
+        else None
+    )
     return render(
         request,
         "workorders/_customer_panel.html",
@@ -93,7 +101,8 @@ def customer_panel(request: HttpRequest, account_no: str) -> HttpResponse:
             "contacts": customer_selectors.contacts_for(user=request.user, customer=customer),
             "open_orders": open_orders,
             "recent": orders,
-            "outages": selectors.known_outages(customer),
+            "outages": [o for o in outages if o is not quick],
+            "quick": quick,
         },
     )
 

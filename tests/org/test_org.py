@@ -70,6 +70,7 @@ def test_every_role_exists() -> None:
         "quality",
         "analyst",
         "admin",
+        "ivr",  # the IVR system's own account (storm mode's lookup and one-line call)
     }
 
 

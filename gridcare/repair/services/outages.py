@@ -14,6 +14,8 @@ from gridcare.grid.models import TransformerArea
 from gridcare.notices import services as notices
 from gridcare.notices.models import Outage
 from gridcare.repair.models import (
+    EtrSource,
+    OutageEtr,
     OutageLevel,
     ProbableOutage,
 )
@@ -24,19 +26,34 @@ from gridcare.repair.services._base import Actor, _now
 def outage_set_etr(
     *, outage: ProbableOutage, etr: dt.datetime | None, reason: str, actor: Actor, now: dt.datetime | None = None
 ) -> ProbableOutage:
-    """A new estimated restoration time. It may only move later, with a reason; None = not yet assessed."""
+    """A new estimated restoration time given by a person. It may only move later, with a reason; None = not yet
+    assessed. It replaces an estimate from history (repair.services.estimates) in either direction — the person
+    knows what the statistics cannot — and from then on estimates leave this outage alone."""
     now = _now(now)
     with transaction.atomic():
         outage = ProbableOutage.objects.select_for_update().get(pk=outage.pk)
+        estimated = OutageEtr.objects.filter(outage=outage, source=EtrSource.ESTIMATE).exists()
         if etr is not None and etr <= now - dt.timedelta(minutes=1):
             raise ServiceError("预计恢复时间不能早于现在", field="etr")
-        if outage.etr is not None and (etr is None or etr < outage.etr):
+        if outage.etr is not None and not estimated and (etr is None or etr < outage.etr):
             raise ServiceError("预计恢复时间只能推后（或保持），不能提前或撤销", field="etr")
         if outage.etr is not None and not reason.strip():
             raise ServiceError("修改预计恢复时间须说明原因", field="reason")
         old = outage.etr
         outage.etr, outage.etr_updated_at, outage.etr_reason = etr, now, reason[:200]
         outage.save(update_fields=["etr", "etr_updated_at", "etr_reason"])
+        OutageEtr.objects.update_or_create(
+            outage=outage,
+            defaults={
+                "source": EtrSource.MANUAL,
+                "low": None,
+                "high": None,
+                "samples": 0,
+                "basis": "",
+                "estimated_at": now,
+                "reason": reason[:200],
+            },
+        )
         record_event(
             actor=actor,
             action="outage.etr",

@@ -56,7 +56,9 @@
       account.value = accountNo;
       results.innerHTML = "";
       showDeadlines();  // the customer's area and supply class can change them
-      category.focus();
+      // Storm mode: a caller of a known outage is taken in one line; the full form stays below.
+      var quick = panel.querySelector("[data-quick-call]");
+      (quick || category).focus();
     }).catch(function () {
       panel.innerHTML = '<p class="error">未能打开该客户</p>';
     });
