@@ -89,6 +89,8 @@ USERS: tuple[UserSpec, ...] = (
     UserSpec("agent", Role.AGENT, CENTER, "陈晓燕"),
     UserSpec("agent2", Role.AGENT, CENTER, "周佳怡"),
     UserSpec("lead", Role.SHIFT_LEAD, CENTER, "王海涛"),
+    # The IVR system's account: it looks callers up and records one-line calls in storm mode, nothing else.
+    UserSpec("ivr", Role.IVR, CENTER, "语音导航系统"),
     UserSpec("dispatch_north", Role.DISPATCHER, REPAIR_NORTH, "李建国"),
     UserSpec("dispatch_south", Role.DISPATCHER, REPAIR_SOUTH, "赵志刚"),
     UserSpec("crew_n1", Role.CREW, "QC-RC-N-1", "孙强"),

@@ -121,8 +121,10 @@ def test_the_import_command_exits_with_one_line_for_a_bomb(tmp_path: Path) -> No
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "GRIDCARE_VAR_DIR": str(tmp_path / "var"),
-        # A configured deployment: with no GPS token every command would also print the check's I011 line.
+        # A configured deployment: with no GPS or meter head-end token every command would also print the checks'
+        # I011 / I013 lines.
         "GRIDCARE_GPS_TOKEN": "a-gps-token-for-the-tests-0123456789",
+        "GRIDCARE_AMI_TOKEN": "a-head-end-token-for-the-tests-0123456789",
     }
     for command in (["import", "customers"], ["tags", "import-credit"]):
         done = subprocess.run(
