@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._org import repair_org  # noqa: E402
+
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
@@ -42,8 +44,6 @@ def storm(args: argparse.Namespace, out: list[str]) -> None:
     call_command("migrate", verbosity=0)
     from gridcare.customers.models import Contact, Customer
     from gridcare.grid.models import District, Feeder, ServicePoint, Substation, TransformerArea
-    from gridcare.org.roles import Role
-    from gridcare.org.services import ManagerSpec, orgunit_create, site_create, user_create
     from gridcare.repair import grouping
     from gridcare.repair.models import RepairTicket
     from gridcare.workorders.models import Category
@@ -54,33 +54,7 @@ def storm(args: argparse.Namespace, out: list[str]) -> None:
     n_feeders = args.areas // per_feeder
     customers_per_area = 60
     with transaction.atomic():
-        site = site_create(code="S", name="城区", actor=None)
-        mgr = [ManagerSpec("甲", "13900000001"), ManagerSpec("乙", "13900000002")]
-        company = orgunit_create(
-            code="C", name="公司", kind="company", site=site, duty_phone="1", managers=mgr, actor=None
-        )
-        center = orgunit_create(
-            code="95598",
-            name="95598",
-            kind="center_95598",
-            site=site,
-            duty_phone="2",
-            managers=mgr,
-            parent=company,
-            scope_unit=company,
-            actor=None,
-        )
-        rc = orgunit_create(
-            code="RC",
-            name="报修中心",
-            kind="repair_center",
-            site=site,
-            duty_phone="3",
-            managers=mgr,
-            parent=company,
-            actor=None,
-        )
-        agent = user_create(username="agent", password=None, role=Role.AGENT, unit=center, actor=None)
+        rc, agent = repair_org()
         district = District.objects.create(code="D", name="城区", area_class="urban")
         sub = Substation.objects.create(code="SUB", name="变电站", lat=30.2, lon=120.1, unit=rc)
         areas = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
@@ -55,6 +56,24 @@ class Topology:
 
     def is_source(self, device: str) -> bool:
         return self.network.devices[device].parent is None
+
+    @cached_property
+    def device_code(self) -> dict[int, str]:
+        """GridDevice pk → code."""
+        return {pk: code for code, pk in self.device_pk.items()}
+
+    @cached_property
+    def feeder_code(self) -> dict[int, str]:
+        """Feeder pk → code."""
+        return {pk: code for code, pk in self.feeder_pk.items()}
+
+    def device_or_source(self, device_pk: int | None, feeder_pk: int | None) -> str:
+        """The device code an outage row names: its device, else its feeder's source (a virtual one where the
+        feeder's devices are not entered: a feeder outage with devices entered names its outlet breaker). Empty
+        when neither is known here."""
+        if device_pk is not None:
+            return self.device_code.get(device_pk, "")
+        return virtual_source(self.feeder_code.get(feeder_pk or 0, ""))
 
 
 def version() -> tuple[object, ...]:

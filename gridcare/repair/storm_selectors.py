@@ -45,7 +45,7 @@ WINDOW = dt.timedelta(minutes=10)
 
 def areas_of_outages(outages: Iterable[ProbableOutage]) -> dict[int, set[int]]:
     """The 台区 (TransformerArea pks) each outage says are dark, on the network as it runs now — for many outages at
-    once, as repair.services.placing.evidence_areas does for one: a customer's or a 台区's outage its 台区, a device
+    once (`outage_areas` for one): a customer's or a 台区's outage its 台区, a device
     outage every 台区 below the device, a feeder outage every 台区 below its outlet (or the whole feeder where no
     devices are entered). (The board counts a single customer's outage by its callers, not its 台区.)"""
     outages = list(outages)
@@ -56,18 +56,9 @@ def areas_of_outages(outages: Iterable[ProbableOutage]) -> dict[int, set[int]]:
             found[o.pk] = {o.transformer_area_id} if o.transformer_area_id is not None else set()
             continue
         topo = topo or topology.now()
-        if o.device_id is not None:
-            code = topo_device_code(topo, o.device_id)
-        else:
-            feeder = next((c for c, pk in topo.feeder_pk.items() if pk == o.feeder_id), "")
-            code = topology.virtual_source(feeder)
-        below = topo.network.areas_below.get(code, ()) if code is not None else ()
+        below = topo.network.areas_below.get(topo.device_or_source(o.device_id, o.feeder_id), ())
         found[o.pk] = {topo.area_pk[a] for a in below if a in topo.area_pk}
     return found
-
-
-def topo_device_code(topo: topology.Topology, device_pk: int) -> str | None:
-    return next((code for code, pk in topo.device_pk.items() if pk == device_pk), None)
 
 
 def outage_areas(outage: ProbableOutage) -> set[int]:

@@ -85,3 +85,21 @@ def test_a_customer_inside_two_outages_is_off_once(city: City) -> None:
     off = customers_off([single, whole], user=city.shift_lead)
     assert off[single.pk] == 1 and off[whole.pk] == 1 + len(others)
     assert off[0] == 1 + len(others)  # the caller once, not twice
+
+
+def test_the_board_fragment_the_page_refreshes_into_escapes_what_people_typed(city: City, client: Any) -> None:
+    """storm.js puts the fragment in with innerHTML: it must arrive escaped (the lead's reason, the places)."""
+    from gridcare.repair.services.storm import storm_mode_set
+
+    hostile = '<img src=x onerror="alert(1)">'
+    storm_mode_set(on=True, reason=hostile, actor=city.shift_lead)
+    area = city.north_net.areas[0]
+    area.name = "<script>alert(2)</script>台区"
+    area.save()
+    for _ in range(2):
+        call(city, f.make_customer(city.north, area), dt.datetime.now(dt.UTC))
+    client.force_login(city.shift_lead)
+    html = client.get("/repair/storm/board/").content.decode()
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;台区" in html  # the place, on the outage row
+    assert "<img src=x" not in html and "<script>alert(2)" not in html

@@ -19,8 +19,8 @@ from gridcare.repair.models import (
     OutageLevel,
     ProbableOutage,
 )
-from gridcare.repair.services import placing
 from gridcare.repair.services._base import Actor, _now
+from gridcare.repair.storm_selectors import outage_areas
 
 
 def outage_set_etr(
@@ -90,7 +90,7 @@ def outage_publish(
         where: object = outage.feeder or area
         if outage.level == OutageLevel.DEVICE:
             # A device below the outlet darkens the 台区 downstream of it on the network as it runs now.
-            areas = list(TransformerArea.objects.filter(pk__in=list(placing.evidence_areas(outage))))
+            areas = list(TransformerArea.objects.filter(pk__in=list(outage_areas(outage))))
             where = f"{outage.feeder} {outage.device}" if outage.device else outage.feeder
         published = notices.outage_publish_fault(
             unit=unit,

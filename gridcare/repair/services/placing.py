@@ -16,7 +16,6 @@ code, so a call and a last gasp from the same customer count as one customer.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -88,7 +87,7 @@ def _held(rows: list[ProbableOutage], topo: topology.Topology) -> tuple[dict[int
 
 
 def _as_prediction(
-    row: ProbableOutage, items: list[Evidence], topo: topology.Topology, device_code: dict[int, str]
+    row: ProbableOutage, items: list[Evidence], topo: topology.Topology
 ) -> tuple[Prediction, str] | None:
     """An open outage row as the engine's prediction; None when its element is no longer fed (switched away)."""
     if not items:
@@ -99,11 +98,8 @@ def _as_prediction(
         level, element = CUSTOMER, items[0].customer
     elif row.level == OutageLevel.TRANSFORMER_AREA:
         level, element = AREA, area
-    elif row.device_id is not None:
-        level, element = DEVICE, device_code.get(row.device_id, "")
     else:
-        feeder = next((code for code, pk in topo.feeder_pk.items() if pk == row.feeder_id), "")
-        level, element = DEVICE, topology.virtual_source(feeder)
+        level, element = DEVICE, topo.device_or_source(row.device_id, row.feeder_id)
     if (level == AREA and element not in net.areas) or (level == DEVICE and element not in net.devices):
         return None
     if level == CUSTOMER and area not in net.areas:
@@ -132,9 +128,7 @@ def _fields(p: Prediction, engine: Predictor, topo: topology.Topology) -> dict[s
     }
 
 
-def _restored_since(
-    feeder_pk: int, horizon: dt.datetime, topo: topology.Topology, device_code: dict[int, str]
-) -> list[Prediction]:
+def _restored_since(feeder_pk: int, horizon: dt.datetime, topo: topology.Topology) -> list[Prediction]:
     """The feeder's 台区 and device outages restored after `horizon`: what was dark, from when to when."""
     rows = ProbableOutage.objects.filter(
         state=OutageState.RESTORED, feeder_id=feeder_pk, restored_at__gt=horizon
@@ -143,11 +137,8 @@ def _restored_since(
     for r in rows.only("pk", "level", "transformer_area_id", "device_id", "feeder_id", "first_call_at", "restored_at"):
         if r.level == OutageLevel.TRANSFORMER_AREA:
             level, element = AREA, topo.area_code.get(r.transformer_area_id or 0, "")
-        elif r.device_id is not None:
-            level, element = DEVICE, device_code.get(r.device_id, "")
         else:
-            feeder = next((code for code, pk in topo.feeder_pk.items() if pk == r.feeder_id), "")
-            level, element = DEVICE, topology.virtual_source(feeder)
+            level, element = DEVICE, topo.device_or_source(r.device_id, r.feeder_id)
         found.append(Prediction(r.pk, level, element, r.first_call_at, restored_at=r.restored_at))
     return found
 
@@ -164,11 +155,10 @@ def place(evidence: Evidence, *, now: dt.datetime) -> ProbableOutage | None:
     list(Feeder.objects.select_for_update().filter(pk=feeder_pk).values_list("pk", flat=True))
     rows = {r.pk: r for r in ProbableOutage.objects.select_for_update().filter(state__in=LIVE, feeder_id=feeder_pk)}
     held, every = _held(list(rows.values()), topo)
-    device_code = {pk: code for code, pk in topo.device_pk.items()}
-    loaded = [x for r in rows.values() if (x := _as_prediction(r, held[r.pk], topo, device_code)) is not None]
+    loaded = [x for r in rows.values() if (x := _as_prediction(r, held[r.pk], topo)) is not None]
     engine = Predictor(topo.network)
     horizon = min([evidence.at, *(p.first_at for p, _area in loaded)])
-    engine.load(loaded, every, _restored_since(feeder_pk, horizon, topo, device_code))
+    engine.load(loaded, every, _restored_since(feeder_pk, horizon, topo))
     before = {p.id: (p.level, p.element, frozenset(p.evidence)) for p, _area in loaded}
     holder = engine.add(evidence)
     return _write_back(engine, before, rows, topo, now).get(holder.id)
@@ -300,21 +290,6 @@ def covering(area_pk: int, customer_sp: str | None = None) -> ProbableOutage | N
     return min(found, key=lambda o: (order.get(o.level, 3), -o.last_call_at.timestamp()), default=None)
 
 
-def evidence_areas(outage: ProbableOutage) -> Iterable[int]:
-    """The 台区 (pks) an outage says are dark, from the network as it runs now."""
-    topo = topology.now()
-    if outage.level in (OutageLevel.SERVICE_POINT, OutageLevel.TRANSFORMER_AREA):
-        return [outage.transformer_area_id] if outage.transformer_area_id else []
-    if outage.device_id is not None:
-        code = next((c for c, pk in topo.device_pk.items() if pk == outage.device_id), None)
-    else:
-        feeder = next((c for c, pk in topo.feeder_pk.items() if pk == outage.feeder_id), "")
-        code = topology.virtual_source(feeder)
-    if code is None or code not in topo.network.areas_below:
-        return []
-    return [topo.area_pk[a] for a in topo.network.areas_below[code]]
-
-
 # ---- by hand: the dispatcher's word ----------------------------------------------------------------------------
 
 
@@ -328,8 +303,7 @@ def _engine_for(
     if outage.pk not in rows:
         raise Conflict("该故障研判已结束（已复电、已合并或已撤销），不能再调整")
     held, every = _held(list(rows.values()), topo)
-    device_code = {pk: code for code, pk in topo.device_pk.items()}
-    loaded = [x for r in rows.values() if (x := _as_prediction(r, held[r.pk], topo, device_code)) is not None]
+    loaded = [x for r in rows.values() if (x := _as_prediction(r, held[r.pk], topo)) is not None]
     if outage.pk not in {p.id for p, _a in loaded}:
         raise Conflict("该故障研判没有可调整的来电或电表事件，或其所在线路已倒闸改接")
     engine = Predictor(topo.network)

@@ -10,8 +10,8 @@ from django.db import transaction
 
 from gridcare.grid.models import TransformerArea
 from gridcare.repair.models import MeterEvidence, ProbableOutage, RepairTicket
-from gridcare.repair.services import placing
 from gridcare.repair.services.outages import outage_publish
+from gridcare.repair.storm_selectors import outage_areas
 from gridcare.workorders import services as wo
 from gridcare.workorders.models import Category, CategoryKind, Channel
 
@@ -53,6 +53,6 @@ def repair_proactive_open(*, outage: ProbableOutage, now: dt.datetime) -> Repair
             lon=area.lon,
             need="mv" if outage.level in ("device", "feeder") else "lv",
         )
-        if outage.notice_outage_id is None and list(placing.evidence_areas(outage)):
+        if outage.notice_outage_id is None and list(outage_areas(outage)):
             outage_publish(outage=outage, cause="智能电表停电事件研判，抢修人员正在赶往现场", actor=SYSTEM, now=now)
         return RepairTicket.objects.get(workorder=order)
